@@ -137,6 +137,8 @@ class Embeddings:
     def save(self, path, format: str | None = None) -> None:
         """Save atomically; ``format`` is ``text``, ``bin`` or ``npz`` (default: from the extension)."""
         fmt = _format_of(path, format)
+        if fmt not in ("text", "bin", "npz"):
+            raise InputError(f"unknown embeddings format {fmt!r} (text, bin, npz)")
         if fmt == "npz":
             with atomic_write(path, "wb") as fh:
                 np.savez(fh, keys=self.keys.astype(str), vectors=self.vectors)
@@ -154,8 +156,9 @@ class Embeddings:
             elif fmt == "text":
                 buf = io.StringIO()
                 body = np.char.add(self.keys.astype(str), " ") if len(self) else np.zeros(0, dtype=str)
-                # %.6g keeps float32 precision to ~1e-6 relative, as word2vec.c's "%lf" does in spirit
-                np.savetxt(buf, self.vectors, fmt="%.6g", delimiter=" ")
+                # 9 significant digits identify a float32 exactly, so text round-trips bit for bit
+                # (word2vec.c's 6 decimals do not); readers parse either
+                np.savetxt(buf, self.vectors, fmt="%.9g", delimiter=" ")
                 rows = buf.getvalue().split("\n")[: len(self)]
                 fh.write("\n".join(k + r for k, r in zip(body.tolist(), rows)).encode("utf-8"))
                 if len(self):
@@ -176,35 +179,55 @@ class Embeddings:
                 raise InputError(f"not a recembed .npz embeddings file ({e})", p) from None
         data = p.read_bytes()
         nl = data.find(b"\n")
+        if nl < 0:
+            nl = len(data)
         try:
             n, dim = (int(x) for x in data[:nl].split())
         except ValueError:
             raise InputError("first line must be 'n_keys dim'", p, 1) from None
-        if fmt == "bin":
-            keys, rows, pos = [], np.empty((n, dim), dtype=np.float32), nl + 1
-            width = 4 * dim
-            for i in range(n):
-                sp = data.find(b" ", pos)
-                if sp < 0 or sp + 1 + width > len(data):
-                    raise InputError(f"truncated binary file at vector {i + 1} of {n}", p)
-                keys.append(data[pos:sp].decode("utf-8").lstrip("\n"))
-                rows[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=sp + 1)
-                pos = sp + 1 + width
-                if pos < len(data) and data[pos:pos + 1] == b"\n":
-                    pos += 1
-            return cls(keys, rows)
-        lines = data[nl + 1:].decode("utf-8").splitlines()
-        lines = [ln for ln in lines if ln.strip()]
-        if len(lines) != n:
-            raise InputError(f"header says {n} vectors, file has {len(lines)}", p)
+        if n < 0 or dim <= 0:
+            raise InputError(f"first line must be 'n_keys dim' with dim > 0, got {n} {dim}", p, 1)
+        try:
+            keys, rows = cls._parse_bin(data, nl, n, dim, p) if fmt == "bin" else cls._parse_text(data, nl, n, dim, p)
+        except UnicodeDecodeError as e:
+            raise InputError(f"a key is not valid UTF-8 ({e.reason})", p) from None
+        if len(set(keys)) != len(keys):
+            seen = set()
+            dup = next(k for k in keys if k in seen or seen.add(k))
+            raise InputError(f"key {dup!r} appears more than once", p)
+        return cls(keys, rows)
+
+    @staticmethod
+    def _parse_bin(data: bytes, nl: int, n: int, dim: int, p):
+        keys, rows, pos = [], np.empty((n, dim), dtype=np.float32), nl + 1
+        width = 4 * dim
+        for i in range(n):
+            sp = data.find(b" ", pos)
+            if sp < 0 or sp + 1 + width > len(data):
+                raise InputError(f"truncated binary file at vector {i + 1} of {n}", p)
+            # word2vec.c ends each vector with "\n", gensim does not: accept both
+            keys.append(data[pos:sp].decode("utf-8").lstrip("\n"))
+            rows[i] = np.frombuffer(data, dtype="<f4", count=dim, offset=sp + 1)
+            pos = sp + 1 + width
+            if pos < len(data) and data[pos:pos + 1] == b"\n":
+                pos += 1
+        return keys, rows
+
+    @staticmethod
+    def _parse_text(data: bytes, nl: int, n: int, dim: int, p):
+        # split on "\n" only (not str.splitlines) so reported line numbers match an editor's
+        lines = data[nl + 1:].decode("utf-8").split("\n")
+        numbered = [(i + 2, ln) for i, ln in enumerate(lines) if ln.strip()]
+        if len(numbered) != n:
+            raise InputError(f"header says {n} vectors, file has {len(numbered)}", p)
         keys, rows = [], np.empty((n, dim), dtype=np.float32)
-        for i, ln in enumerate(lines):
-            parts = ln.rstrip().split(" ")
+        for i, (lineno, ln) in enumerate(numbered):
+            parts = ln.split()
             if len(parts) != dim + 1:
-                raise InputError(f"expected a key and {dim} numbers, found {len(parts)} fields", p, i + 2)
+                raise InputError(f"expected a key and {dim} numbers, found {len(parts)} fields", p, lineno)
             keys.append(parts[0])
             try:
                 rows[i] = np.asarray(parts[1:], dtype=np.float32)
             except ValueError:
-                raise InputError("non-numeric vector value", p, i + 2) from None
-        return cls(keys, rows)
+                raise InputError("non-numeric vector value", p, lineno) from None
+        return keys, rows

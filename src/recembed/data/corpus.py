@@ -104,12 +104,13 @@ class Corpus:
                  max_vocab: int | None = None, **read_kwargs) -> "Corpus":
         """Per-user, time-ordered item sequences cut into sessions (see :func:`recembed.data.sessionize`).
 
-        ``log`` is a path (CSV, TSV, Parquet) or a DataFrame; ``read_kwargs`` go to
+        ``log`` is a path (CSV, TSV, Parquet), a DataFrame or the ``Events`` of
+        :func:`recembed.data.read_log`; ``read_kwargs`` go to
         :func:`recembed.data.read_log` (column names and so on).
         """
-        from .logs import read_log, sessionize
+        from .logs import Events, read_log, sessionize
 
-        events = log if hasattr(log, "item_codes") else read_log(log, **read_kwargs)
+        events = log if isinstance(log, Events) else read_log(log, **read_kwargs)
         sessions = sessionize(events, session_gap=session_gap, dedup=dedup)
         return sessions.to_corpus().trim(min_count, max_vocab)
 

@@ -6,7 +6,9 @@ paper's one-hour gap is the default), the recall models roll history back per us
 """
 from __future__ import annotations
 
+import csv
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,20 +55,24 @@ class Events:
 _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def _read_table(path: Path, sep: str | None) -> tuple[pd.DataFrame, int]:
-    """Read all columns as strings; returns the frame and the line number of its first row."""
+def _read_table(path: Path, sep: str | None) -> tuple[pd.DataFrame, int, str | None]:
+    """Read all columns as strings; returns the frame, the line number of its first row and the separator."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:
             df = pd.read_parquet(path)
         except Exception as e:  # pyarrow raises several types for a corrupt file
             raise InputError(f"cannot read Parquet: {e}", path) from None
-        return df, 1
+        return df, 1, None
     if sep is None:
         sep = "\t" if suffix in (".tsv", ".tab") else ","
     try:
-        df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                         skip_blank_lines=False, engine="c")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", pd.errors.ParserWarning)
+            # index_col=False: otherwise pandas silently turns the first column into the index
+            # when every data line has one field more than the header
+            df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
+                             skip_blank_lines=False, engine="c", index_col=False)
     except pd.errors.ParserError as e:
         m = _FIELDS_RE.search(str(e))
         if m:
@@ -76,25 +82,57 @@ def _read_table(path: Path, sep: str | None) -> tuple[pd.DataFrame, int]:
         raise InputError("file is empty", path) from None
     except UnicodeDecodeError as e:
         raise InputError(f"not valid UTF-8 ({e.reason})", path) from None
-    return df, 2
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        # pandas only warns (and drops fields) when a line is longer than the header
+        _raise_on_ragged_line(path, sep, len(df.columns))
+    return df, 2, sep
 
 
-def _parse_times(col: pd.Series, lines: np.ndarray, path, name: str, time_format: str | None) -> np.ndarray:
+def _raise_on_ragged_line(path: Path, sep: str, n_columns: int) -> None:
+    """Raise :class:`InputError` at the first non-blank line whose field count differs from the header's.
+
+    Only called on the error path, so a slow pure-Python scan is fine; the ``csv`` module
+    follows quoting the way pandas does, and ``line_num`` counts physical lines.
+    """
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        next(reader, None)
+        for row in reader:
+            if row and len(row) != n_columns:
+                raise InputError(f"expected {n_columns} columns, found {len(row)}", path, reader.line_num)
+
+
+def _line(path, lines: np.ndarray, i: int) -> int | None:
+    return int(lines[i]) if path is not None else None
+
+
+def _row(path, df: pd.DataFrame, i: int) -> str:
+    return "" if path is not None else f" (row {df.index[i]!r})"
+
+
+def _parse_times(col: pd.Series, lines: np.ndarray, path, name: str, time_format: str | None,
+                 index=None) -> np.ndarray:
+    def fail(i: int, what: str):
+        where = f" (row {index[i]!r})" if index is not None else ""
+        raise InputError(f"{name} {col.iloc[i]!r} {what}{where}", path, _line(path, lines, i))
+
     num = pd.to_numeric(col, errors="coerce")
     if time_format is None and num.notna().all():
         out = num.to_numpy(dtype=np.float64)
     else:
-        parsed = pd.to_datetime(col, errors="coerce", format=time_format, utc=True)
+        with warnings.catch_warnings():
+            # "could not infer format" is noise: a value that does not parse is reported below
+            warnings.simplefilter("ignore", UserWarning)
+            parsed = pd.to_datetime(col, errors="coerce", format=time_format, utc=True)
         if time_format is None and num.notna().mean() > 0.5:
             bad = np.flatnonzero(num.isna().to_numpy())
         else:
             bad = np.flatnonzero(parsed.isna().to_numpy())
         if len(bad):
-            raise InputError(f"{name} {col.iloc[bad[0]]!r} does not parse as a time", path, int(lines[bad[0]]))
+            fail(int(bad[0]), "does not parse as a time")
         out = ((parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(out)):
-        bad = int(np.flatnonzero(~np.isfinite(out))[0])
-        raise InputError(f"{name} {col.iloc[bad]!r} is not finite", path, int(lines[bad]))
+        fail(int(np.flatnonzero(~np.isfinite(out))[0]), "is not finite")
     return out
 
 
@@ -120,11 +158,12 @@ def read_log(log, *, user_col: str = "user", item_col: str = "item", time_col: s
     ['a', 'b']
     """
     if isinstance(log, pd.DataFrame):
-        df, first_line, path = log.astype(str).where(log.notna(), None), 1, None
+        # a DataFrame has no lines: errors name the 0-based row label in the message instead
+        df, first_line, path, sep = log.astype(str).where(log.notna(), None), 1, None, None
         source = "<DataFrame>"
     else:
         path = check_readable(log)
-        df, first_line = _read_table(path, sep)
+        df, first_line, sep = _read_table(path, sep)
         df = df.astype(object).where(df.notna(), None)
         source = str(path)
     lines = np.arange(len(df), dtype=np.int64) + first_line
@@ -138,20 +177,26 @@ def read_log(log, *, user_col: str = "user", item_col: str = "item", time_col: s
     needed = [c for c in (user_col, item_col, time_col, weight_col, event_col) if c]
     missing = [c for c in needed if c not in df.columns]
     if missing:
-        raise InputError(f"missing column(s) {missing}; columns are {list(df.columns)}", path, first_line - 1 if path else None)
+        header_line = 1 if sep is not None else None  # CSV/TSV: the header; Parquet has no lines
+        raise InputError(f"missing column(s) {missing}; columns are {list(df.columns)}", path, header_line)
     for c in needed:
         null = df[c].isna().to_numpy()
         if null.any():
+            if sep is not None:
+                # a short line reads as trailing missing values: say so when that is the cause
+                _raise_on_ragged_line(path, sep, len(df.columns))
             i = int(np.flatnonzero(null)[0])
-            raise InputError(f"missing value in column {c!r}", path, int(lines[i]))
-    ts = _parse_times(df[time_col].astype(str), lines, path, time_col, time_format)
+            raise InputError(f"missing value in column {c!r}{_row(path, df, i)}", path, _line(path, lines, i))
+    ts = _parse_times(df[time_col].astype(str), lines, path, time_col, time_format,
+                      None if path is not None else df.index)
     weights = np.ones(len(df), dtype=np.float32)
     if weight_col:
         w = pd.to_numeric(df[weight_col], errors="coerce").to_numpy(dtype=np.float64)
         bad = ~np.isfinite(w) | (w < 0)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise InputError(f"weight {df[weight_col].iloc[i]!r} must be a finite number >= 0", path, int(lines[i]))
+            raise InputError(f"weight {df[weight_col].iloc[i]!r} must be a finite number >= 0{_row(path, df, i)}",
+                             path, _line(path, lines, i))
         weights = w.astype(np.float32)
     events = None
     if event_col:
@@ -160,7 +205,8 @@ def read_log(log, *, user_col: str = "user", item_col: str = "item", time_col: s
             ew = pd.Series(events).map({str(k): float(v) for k, v in event_weights.items()})
             if ew.isna().any():
                 i = int(np.flatnonzero(ew.isna().to_numpy())[0])
-                raise InputError(f"event {events[i]!r} has no weight in event_weights", path, int(lines[i]))
+                raise InputError(f"event {events[i]!r} has no weight in event_weights{_row(path, df, i)}",
+                                 path, _line(path, lines, i))
             weights = weights * ew.to_numpy(dtype=np.float32)
     user_vocab, users = Vocab.encode_new(df[user_col].astype(str).to_numpy(dtype=object))
     item_vocab, items = Vocab.encode_new(df[item_col].astype(str).to_numpy(dtype=object))
