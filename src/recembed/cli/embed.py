@@ -1,0 +1,402 @@
+"""``recembed embed METHOD``: train embeddings from the command line and write them to a file.
+
+One driver serves every method: it checks the output path before any work, times the
+run, writes the vectors atomically (format from the extension) and prints one summary
+line. A method is two small functions and one entry in :data:`METHODS`::
+
+    def _add_deepwalk(p):            # method-specific options
+        p.add_argument("--input", required=True, help="edge list")
+        add_word2vec_args(p, basket=False)
+    def _run_deepwalk(args):         # -> Result
+        model = DeepWalk(**estimator_params(args, DeepWalk)).fit(args.input)
+        return Result(model.embeddings_, n_tokens=..., epochs=model.epochs)
+    METHODS["deepwalk"] = Method("DeepWalk: ...", _add_deepwalk, _run_deepwalk)
+
+The driver adds ``--output/--format`` and :func:`add_common_training_args` to every
+method. Training options default to :data:`argparse.SUPPRESS`, so an option the user
+does not give is not passed and the estimator's own default applies (the help text
+states it; a test checks the two agree). Values are validated at parse time (bad
+value: argparse's message, exit code 2, nothing written).
+"""
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .._io import InputError
+
+_FORMATS = {".txt": "text", ".emb": "text", ".vec": "text", ".bin": "bin", ".npz": "npz"}
+_S = argparse.SUPPRESS
+
+
+# -- value types: argparse turns ArgumentTypeError into "argument --x: ..." and exit 2 --------
+def _number(text: str, kind, what: str, ok: Callable[[float], bool]):
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}") from None
+    if isinstance(value, float) and not math.isfinite(value) or not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer > 0."""
+    return _number(text, int, "an integer > 0", lambda v: v > 0)
+
+
+def nonnegative_int(text: str) -> int:
+    """argparse type: an integer >= 0."""
+    return _number(text, int, "an integer >= 0", lambda v: v >= 0)
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    return _number(text, float, "a number > 0", lambda v: v > 0)
+
+
+def nonnegative_float(text: str) -> float:
+    """argparse type: a finite number >= 0."""
+    return _number(text, float, "a number >= 0", lambda v: v >= 0)
+
+
+def finite_float(text: str) -> float:
+    """argparse type: any finite number."""
+    return _number(text, float, "a finite number", lambda v: True)
+
+
+_UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float | None:
+    """argparse type: seconds, or a number with a unit (``90s``, ``30m``, ``1h``, ``2d``), or ``none``.
+
+    Examples
+    --------
+    >>> duration("30m"), duration("3600"), duration("none")
+    (1800.0, 3600.0, None)
+    """
+    if text.strip().lower() == "none":
+        return None
+    m = re.fullmatch(r"\s*([0-9.eE+-]+)\s*(s|m|min|h|d)?\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"must be seconds or a duration like 30m, 1h, 2d, or 'none'; got {text!r}")
+    seconds = _number(m.group(1), float, "a duration > 0", lambda v: v > 0)
+    return seconds * _UNITS[m.group(2) or ""]
+
+
+# -- shared option groups ---------------------------------------------------------------------
+def add_output_args(parser: argparse.ArgumentParser) -> None:
+    """``--output PATH`` (required) and ``--format``; every method gets these from the driver."""
+    g = parser.add_argument_group("output")
+    g.add_argument("--output", "-o", required=True, metavar="PATH",
+                   help="where to write the vectors; the format follows the extension: .txt/.emb/.vec "
+                        "word2vec text, .bin word2vec binary, .npz numpy (keys + float32 matrix). "
+                        "Written atomically: on any error nothing is written and an existing file is kept")
+    g.add_argument("--format", choices=["text", "bin", "npz"], default=None,
+                   help="override the format the extension implies")
+    g.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress and no summary line on stderr (errors are still printed)")
+
+
+def add_common_training_args(parser: argparse.ArgumentParser) -> None:
+    """Options every trainer has: ``--dim --epochs --threads --seed``."""
+    g = parser.add_argument_group("training")
+    g.add_argument("--dim", type=positive_int, default=_S, metavar="N", help="vector size (default: 100)")
+    g.add_argument("--epochs", "--iter", type=positive_int, default=_S, metavar="N",
+                   help="passes over the data (default: 5)")
+    g.add_argument("--threads", type=positive_int, default=_S, metavar="N",
+                   help="worker threads (default: all cores). Results are reproducible for a seed with "
+                        "--threads 1; with more threads the update order varies between runs, as in word2vec.c")
+    g.add_argument("--seed", type=nonnegative_int, default=_S, metavar="N",
+                   help="random seed (default: 1)")
+
+
+def add_word2vec_args(parser: argparse.ArgumentParser, basket: bool = True) -> None:
+    """The skip-gram/CBOW options, shared by every method that trains word2vec on sequences."""
+    g = parser.add_argument_group("word2vec")
+    arch = g.add_mutually_exclusive_group()
+    arch.add_argument("--sg", dest="sg", action="store_const", const=True, default=_S,
+                      help="skip-gram: predict context from the centre token (default)")
+    arch.add_argument("--cbow", dest="sg", action="store_const", const=False, default=_S,
+                      help="CBOW: predict the centre token from the mean of its context")
+    g.add_argument("--window", type=positive_int, default=_S, metavar="N",
+                   help="max distance between centre and context token (default: 5)")
+    g.add_argument("--no-shrink-windows", dest="shrink_windows", action="store_const", const=False, default=_S,
+                   help="always use the full window (default: a random window of 1..N per centre token, "
+                        "as word2vec.c does)")
+    if basket:
+        g.add_argument("--basket", action="store_const", const=True, default=_S,
+                       help="treat each sequence as an unordered set: every token is context of every "
+                            "other in its sequence (Item2Vec's set setting); --window is ignored")
+    g.add_argument("--negative", type=nonnegative_int, default=_S, metavar="K",
+                   help="negative samples per positive pair, 0 for none (default: 5)")
+    g.add_argument("--hs", action="store_const", const=True, default=_S,
+                   help="hierarchical softmax over a Huffman tree; combine with --negative 0 for HS only")
+    g.add_argument("--ns-exponent", type=finite_float, default=_S, metavar="X",
+                   help="negatives are drawn with probability proportional to count**X (default: 0.75)")
+    g.add_argument("--sample", type=nonnegative_float, default=_S, metavar="T",
+                   help="down-sample tokens more frequent than T of the corpus, 0 to keep all (default: 1e-3)")
+    g.add_argument("--alpha", type=positive_float, default=_S, metavar="LR",
+                   help="initial learning rate (default: 0.025 skip-gram, 0.05 CBOW)")
+    g.add_argument("--min-alpha", type=nonnegative_float, default=_S, metavar="LR",
+                   help="learning rate at the end, decayed linearly (default: 1e-4)")
+    g.add_argument("--min-count", type=positive_int, default=_S, metavar="N",
+                   help="drop tokens seen fewer than N times (default: 1)")
+    g.add_argument("--max-vocab", type=positive_int, default=_S, metavar="N",
+                   help="keep only the N most frequent tokens (default: no limit)")
+
+
+def add_log_args(parser: argparse.ArgumentParser) -> None:
+    """Options for reading a behaviour log (CSV, TSV, Parquet) and cutting it into sessions."""
+    g = parser.add_argument_group("behaviour log (with --log)")
+    g.add_argument("--user-col", default=_S, metavar="NAME", help="user id column (default: user)")
+    g.add_argument("--item-col", default=_S, metavar="NAME", help="item id column (default: item)")
+    g.add_argument("--time-col", default=_S, metavar="NAME",
+                   help="time column: seconds, or dates/times pandas parses (default: timestamp)")
+    g.add_argument("--session-gap", type=duration, default=_S, metavar="GAP",
+                   help="start a new session after this much inactivity: seconds or 30m, 1h, 2d; "
+                        "'none' for one sequence per user (default: 1h)")
+    g.add_argument("--dedup", action="store_const", const=True, default=_S,
+                   help="keep an item repeated consecutively within a session once")
+
+
+_LOG_OPTIONS = ("user_col", "item_col", "time_col", "session_gap", "dedup")
+
+
+# -- the method table ----------------------------------------------------------------------------
+@dataclass
+class Result:
+    """What a method's ``run`` returns to the driver.
+
+    ``n_tokens`` and ``epochs`` give the words/s figure; ``train_seconds`` is the time of
+    the training step alone (the driver falls back to the whole run).
+    """
+
+    embeddings: object
+    n_tokens: int | None = None
+    epochs: int | None = None
+    n_sequences: int | None = None
+    train_seconds: float | None = None
+
+
+@dataclass
+class Method:
+    """One ``recembed embed`` sub-command: help text, option adder, runner."""
+
+    help: str
+    add_args: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], Result]
+    description: str | None = None
+
+
+def estimator_params(args: argparse.Namespace, cls) -> dict:
+    """The parsed options named like ``cls.__init__`` parameters (those the user gave).
+
+    Examples
+    --------
+    >>> class M:
+    ...     def __init__(self, dim=100, window=5): pass
+    >>> estimator_params(argparse.Namespace(dim=8, output="x"), M)
+    {'dim': 8}
+    """
+    names = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    params = {n: getattr(args, n) for n in names if hasattr(args, n)}
+    if "progress" in names and getattr(args, "quiet", False):
+        params["progress"] = False
+    return params
+
+
+def _check_word2vec(args) -> None:
+    if getattr(args, "negative", None) == 0 and not getattr(args, "hs", False):
+        raise InputError("--negative 0 needs --hs: without negative sampling or hierarchical softmax nothing is trained")
+    alpha, min_alpha = getattr(args, "alpha", None), getattr(args, "min_alpha", None)
+    if alpha is not None and min_alpha is not None and min_alpha > alpha:
+        raise InputError(f"--min-alpha ({min_alpha}) must not exceed --alpha ({alpha})")
+
+
+def _train_word2vec(cls, args, corpus) -> Result:
+    model = cls(**estimator_params(args, cls))
+    t0 = time.perf_counter()
+    model.fit(corpus)
+    seconds = time.perf_counter() - t0
+    return Result(model.embeddings_, n_tokens=corpus.n_tokens, epochs=model.epochs, n_sequences=len(corpus),
+                  train_seconds=seconds)
+
+
+def _add_word2vec(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", "-i", required=True, metavar="PATH",
+                   help="text corpus: one sequence per line, tokens separated by whitespace, UTF-8")
+    add_word2vec_args(p)
+
+
+def _run_word2vec(args) -> Result:
+    from ..data import Corpus
+    from ..word2vec import Word2Vec
+
+    _check_word2vec(args)
+    corpus = Corpus.from_file(args.input, min_count=getattr(args, "min_count", 1),
+                              max_vocab=getattr(args, "max_vocab", None))
+    return _train_word2vec(Word2Vec, args, corpus)
+
+
+def _add_item2vec(p: argparse.ArgumentParser) -> None:
+    src = p.add_argument_group("input (one of)").add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", "-i", metavar="PATH",
+                     help="item sequences, one per line, ids separated by whitespace")
+    src.add_argument("--log", metavar="PATH",
+                     help="behaviour log (.csv, .tsv, .parquet) with user, item and time columns; each "
+                          "user's actions are time-ordered and cut into sessions")
+    add_word2vec_args(p)
+    add_log_args(p)
+
+
+def _run_item2vec(args) -> Result:
+    from ..data import Corpus
+    from ..word2vec import Item2Vec
+
+    _check_word2vec(args)
+    trim = dict(min_count=getattr(args, "min_count", 1), max_vocab=getattr(args, "max_vocab", None))
+    if args.log is None:
+        given = [f"--{o.replace('_', '-')}" for o in _LOG_OPTIONS if hasattr(args, o)]
+        if given:
+            raise InputError(f"{', '.join(given)} only apply to --log input")
+        corpus = Corpus.from_file(args.input, **trim)
+    else:
+        read = {o: getattr(args, o) for o in ("user_col", "item_col", "time_col") if hasattr(args, o)}
+        corpus = Corpus.from_log(args.log, session_gap=getattr(args, "session_gap", 3600.0),
+                                 dedup=getattr(args, "dedup", False), **trim, **read)
+        if corpus.n_tokens == 0:
+            raise InputError(f"no item occurs at least min_count={trim['min_count']} times", args.log)
+        _check_keys_fit(corpus.vocab.keys, args)
+    return _train_word2vec(Item2Vec, args, corpus)
+
+
+def _check_keys_fit(keys, args) -> None:
+    """Fail before training when the word2vec formats could not hold a key."""
+    if args._format == "npz":
+        return
+    bad = next((k for k in keys.tolist() if not k or any(c.isspace() for c in k)), None)
+    if bad is not None:
+        raise InputError(f"item id {bad!r} is empty or contains whitespace, which word2vec text/binary files "
+                         f"cannot hold; write .npz instead")
+
+
+#: method name -> Method; add a line here to add ``recembed embed NAME``
+METHODS: dict[str, Method] = {
+    "word2vec": Method(
+        "Word2Vec (skip-gram or CBOW) on a text corpus",
+        _add_word2vec, _run_word2vec,
+        "Train word2vec on a whitespace-tokenised corpus (one sequence per line) and write the vectors. "
+        "Options follow word2vec.c (-size -> --dim, -iter -> --epochs, -cbow 0/1 -> --sg/--cbow, -hs 1 -> --hs)."),
+    "item2vec": Method(
+        "Item2Vec: word2vec on item sequences or on sessions cut from a behaviour log",
+        _add_item2vec, _run_item2vec,
+        "Train item embeddings from item sequences (--input) or from a behaviour log (--log): each user's "
+        "actions are ordered by time and cut into sessions at gaps longer than --session-gap; every session "
+        "is one sequence."),
+}
+
+
+# -- the driver ----------------------------------------------------------------------------------
+def register(subparsers) -> None:
+    """Add ``embed`` and one sub-command per entry of :data:`METHODS`."""
+    embed = subparsers.add_parser("embed", help="train embeddings and write them to a file",
+                                  description="Train embeddings with one method and write them to --output. "
+                                              "Run 'recembed embed METHOD --help' for a method's options.")
+    methods = embed.add_subparsers(dest="method", metavar="METHOD")
+    methods.required = True
+    for name, method in METHODS.items():
+        p = methods.add_parser(name, help=method.help, description=method.description or method.help)
+        method.add_args(p)
+        add_common_training_args(p)
+        add_output_args(p)
+        p.set_defaults(handler=_handle, _method=name)
+
+
+def output_format(path, explicit: str | None = None) -> str:
+    """The embeddings format for ``path``: ``explicit`` or the one its extension names.
+
+    Examples
+    --------
+    >>> output_format("vectors.emb"), output_format("v.bin"), output_format("v.data", "npz")
+    ('text', 'bin', 'npz')
+    """
+    if explicit:
+        return explicit
+    fmt = _FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise InputError(f"cannot tell the output format from {Path(path).suffix or 'no extension'!r}: "
+                         f"use .txt, .emb or .vec (word2vec text), .bin (word2vec binary), .npz, or --format")
+    return fmt
+
+
+def _check_output(args) -> None:
+    """Refuse an output we could not write before spending time on training."""
+    out = Path(args.output)
+    args._format = output_format(out, args.format)
+    if out.is_dir():
+        raise InputError("output is a directory, expected a file path", out)
+    inputs = [getattr(args, n, None) for n in ("input", "log")]
+    for src in filter(None, inputs):
+        if out.exists() and Path(src).exists() and out.resolve() == Path(src).resolve():
+            raise InputError("output would overwrite the input", out)
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"cannot write into {str(parent)!r}", out)
+
+
+def _handle(args) -> int:
+    method = METHODS[args._method]
+    _check_output(args)
+    t0 = time.perf_counter()
+    result = method.run(args)
+    result.embeddings.save(args.output, format=args._format)
+    total = time.perf_counter() - t0
+    if not args.quiet:
+        print(summary_line(args._method, result, total, args.output), file=sys.stderr)
+    return 0
+
+
+def summary_line(name: str, result: Result, total_seconds: float, output) -> str:
+    """``word2vec: vocab 71,290, 17,005,207 tokens, 1 epoch, 12.3 s (1.38M words/s) -> out.emb``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from recembed import Embeddings
+    >>> emb = Embeddings(["a", "b"], np.zeros((2, 4)))
+    >>> summary_line("word2vec", Result(emb, n_tokens=2_000_000, epochs=2, train_seconds=4.0), 4.5, "v.emb")
+    'word2vec: vocab 2, 2,000,000 tokens, 2 epochs, 4.5 s (training 4.0 s, 1.00M words/s) -> v.emb (2 x 4)'
+    """
+    emb = result.embeddings
+    parts = [f"{name}: vocab {len(emb):,}"]
+    if result.n_sequences is not None:
+        parts.append(f"{result.n_sequences:,} sequences")
+    if result.n_tokens is not None:
+        parts.append(f"{result.n_tokens:,} tokens")
+    if result.epochs is not None:
+        parts.append(f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}")
+    train = result.train_seconds if result.train_seconds is not None else total_seconds
+    timing = f"{total_seconds:.1f} s"
+    if result.n_tokens is not None and train > 0:
+        rate = result.n_tokens * (result.epochs or 1) / train
+        timing += f" (training {train:.1f} s, {_si(rate)} words/s)"
+    return ", ".join(parts) + f", {timing} -> {output} ({len(emb):,} x {emb.dim})"
+
+
+def _si(x: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if x >= scale:
+            return f"{x / scale:.2f}{unit}"
+    return f"{x:.0f}"
