@@ -240,11 +240,12 @@ def _add_word2vec(p: argparse.ArgumentParser) -> None:
 
 def _run_word2vec(args) -> Result:
     from ..data import Corpus
-    from ..word2vec import Word2Vec
 
     _check_word2vec(args)
     corpus = Corpus.from_file(args.input, min_count=getattr(args, "min_count", 1),
                               max_vocab=getattr(args, "max_vocab", None))
+    from ..word2vec import Word2Vec  # after reading: bad input is reported without loading the engine
+
     return _train_word2vec(Word2Vec, args, corpus)
 
 
@@ -261,7 +262,6 @@ def _add_item2vec(p: argparse.ArgumentParser) -> None:
 
 def _run_item2vec(args) -> Result:
     from ..data import Corpus
-    from ..word2vec import Item2Vec
 
     _check_word2vec(args)
     trim = dict(min_count=getattr(args, "min_count", 1), max_vocab=getattr(args, "max_vocab", None))
@@ -277,6 +277,8 @@ def _run_item2vec(args) -> Result:
         if corpus.n_tokens == 0:
             raise InputError(f"no item occurs at least min_count={trim['min_count']} times", args.log)
         _check_keys_fit(corpus.vocab.keys, args)
+    from ..word2vec import Item2Vec
+
     return _train_word2vec(Item2Vec, args, corpus)
 
 

@@ -201,19 +201,6 @@ def _log(rng, n_users, n_categories, item_cat, cat_items, cat_cum, cat_pop, item
     # 30% of sessions move to a second interest part-way through
     s_switch = np.where(rng.random(n_s) < 0.3, rng.integers(1, np.maximum(s_len, 2)), np.iinfo(np.int64).max)
 
-    # session start times: first within the first 30% of the span, then gaps of 2 h + exponential
-    span = days * 86400.0
-    first = rng.random(n_users) * 0.3 * span
-    mean_gap = 0.7 * span / n_sess
-    gaps = 7200.0 + rng.exponential(1.0, n_s) * mean_gap[s_user]
-    s_first = np.r_[0, np.cumsum(n_sess)[:-1]]
-    is_first = np.zeros(n_s, dtype=bool)
-    is_first[s_first] = True
-    gaps[is_first] = first
-    start_of_user = np.cumsum(gaps)
-    # restart the running sum at each user's first session
-    s_start = start_of_user - np.repeat(start_of_user[s_first] - first, n_sess)
-
     e_sess = np.repeat(np.arange(n_s), s_len)
     n_e = len(e_sess)
     e_first = np.r_[0, np.cumsum(s_len)[:-1]]
@@ -240,6 +227,20 @@ def _log(rng, n_users, n_categories, item_cat, cat_items, cat_cum, cat_pop, item
     pause[e_first] = 0.0
     within = np.cumsum(pause)
     within -= np.repeat(within[e_first], s_len)
+    duration = within[np.r_[e_first[1:], n_e] - 1]
+
+    # sessions: the first within the first 30% of the span, each next one 2 h + exponential
+    # after the previous one ended (so the default 1 h session gap recovers them exactly)
+    span = days * 86400.0
+    first = rng.random(n_users) * 0.3 * span
+    mean_gap = 0.7 * span / n_sess
+    step = 7200.0 + rng.exponential(1.0, n_s) * mean_gap[s_user]
+    step[1:] += duration[:-1]
+    s_first = np.r_[0, np.cumsum(n_sess)[:-1]]
+    step[s_first] = first
+    running = np.cumsum(step)
+    # restart the running sum at each user's first session
+    s_start = running - np.repeat(running[s_first] - first, n_sess)
     ts = np.floor(t0.timestamp() + s_start[e_sess] + within).astype(np.int64)
 
     user_ids = rng.permutation(n_users) + 1
