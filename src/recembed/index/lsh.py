@@ -1,0 +1,623 @@
+"""Multi-probe locality-sensitive hashing with exact re-ranking.
+
+* ``cosine``: random-hyperplane sign hashes (Charikar 2002), one bit per hyperplane.
+* ``ip`` (maximum inner product): Simple-LSH (Neyshabur & Srebro 2015): items are
+  scaled by the largest norm ``M`` and given an extra coordinate
+  ``sqrt(1 - |x|^2 / M^2)`` so they lie on the unit sphere; queries are normalised and
+  get a 0. Inner product then orders items as cosine does, and sign hashes apply.
+* ``l2``: p-stable hashes (E2LSH, Datar et al. 2004): ``floor((a.x + b) / w)`` with
+  Gaussian ``a``; the ``n_bits`` integers of a table are combined into one 64-bit code
+  by a random linear hash (so a +/-1 perturbation of one of them is one addition).
+
+Each of ``n_tables`` tables keeps its items sorted by code (CSR: unique codes,
+bucket begin/end, item rows), searched by binary search. A query probes ``n_probes``
+buckets per table in the order of Lv et al.'s (2007) query-directed perturbation
+sequences: for sign hashes the bits whose projections lie closest to the hyperplane
+are flipped first (score = sum of squared margins); for p-stable hashes each integer
+moves by -1 or +1 towards its nearer boundary first. Candidates are deduplicated with a
+per-thread stamp array and re-ranked exactly against the stored vectors, keeping a
+size-k heap; all of it is one numba function per query, so no Python runs per item.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .._io import InputError, check_positive
+from ._base import BaseIndex
+
+_SIGN, _PSTABLE = 0, 1
+_U1 = np.uint64(1)
+
+
+# --------------------------------------------------------------------------- hashing
+@njit(cache=True, nogil=True, parallel=True)
+def _pack_codes(Z, n_tables, n_bits, mode, offs, inv_w, mults, out):
+    """Rows of projections -> one uint64 code per table (bits, or a linear hash of integers)."""
+    for i in prange(Z.shape[0]):
+        for t in range(n_tables):
+            base = t * n_bits
+            c = np.uint64(0)
+            if mode == _SIGN:
+                for j in range(n_bits):
+                    if Z[i, base + j] > 0:
+                        c |= _U1 << np.uint64(j)
+            else:
+                for j in range(n_bits):
+                    h = np.int64(math.floor((Z[i, base + j] + offs[base + j]) * inv_w))
+                    c += np.uint64(h) * mults[base + j]
+            out[i, t] = c
+
+
+@njit(cache=True, nogil=True)
+def _code_of(z, t, n_bits, mode, offs, inv_w, mults):
+    base = t * n_bits
+    c = np.uint64(0)
+    if mode == _SIGN:
+        for j in range(n_bits):
+            if z[base + j] > 0:
+                c |= _U1 << np.uint64(j)
+    else:
+        for j in range(n_bits):
+            h = np.int64(math.floor((z[base + j] + offs[base + j]) * inv_w))
+            c += np.uint64(h) * mults[base + j]
+    return c
+
+
+# --------------------------------------------------------------------------- probing
+@njit(cache=True, nogil=True)
+def _probe_sequence(z, t, n_bits, mode, offs, inv_w, mults, n_probes, out_codes):
+    """Write the base code and up to n_probes-1 perturbed codes, most likely first.
+
+    Lv et al.'s generation: perturbations are sorted by score; a perturbation set is
+    a set of positions in that order, grown from {0} by "shift" (move its last
+    position one on) and "expand" (add the next position), popped from a min-heap of
+    set scores, so sets come out in score order without enumerating them all.
+    """
+    c0 = _code_of(z, t, n_bits, mode, offs, inv_w, mults)
+    out_codes[0] = c0
+    if n_probes <= 1:
+        return 1
+    base = t * n_bits
+    m = n_bits if mode == _SIGN else 2 * n_bits
+    sc = np.empty(m, dtype=np.float64)
+    bit = np.empty(m, dtype=np.int64)
+    delta = np.empty(m, dtype=np.int64)
+    if mode == _SIGN:
+        for j in range(n_bits):
+            v = z[base + j]
+            sc[j] = v * v           # distance to the hyperplane, squared
+            bit[j] = j
+            delta[j] = 0
+    else:
+        for j in range(n_bits):
+            f = (z[base + j] + offs[base + j]) * inv_w
+            frac = f - math.floor(f)  # position inside the slot, in [0, 1)
+            sc[2 * j] = frac * frac
+            bit[2 * j] = j
+            delta[2 * j] = -1
+            sc[2 * j + 1] = (1.0 - frac) * (1.0 - frac)
+            bit[2 * j + 1] = j
+            delta[2 * j + 1] = 1
+    order = np.argsort(sc)
+    s_sorted = sc[order]
+    cap = 4 * n_probes + 8
+    h_s = np.empty(cap, dtype=np.float64)
+    h_mask = np.empty(cap, dtype=np.uint64)
+    h_max = np.empty(cap, dtype=np.int64)
+    hn = 0
+    # push {0}
+    h_s[0] = s_sorted[0]
+    h_mask[0] = _U1
+    h_max[0] = 0
+    hn = 1
+    n_out = 1
+    pops = 0
+    while n_out < n_probes and hn > 0 and pops < 4 * n_probes:
+        # pop the minimum
+        s, mask, mx = h_s[0], h_mask[0], h_max[0]
+        hn -= 1
+        if hn > 0:
+            h_s[0], h_mask[0], h_max[0] = h_s[hn], h_mask[hn], h_max[hn]
+            i = 0
+            while True:
+                l = 2 * i + 1
+                if l >= hn:
+                    break
+                r = l + 1
+                c = r if (r < hn and h_s[r] < h_s[l]) else l
+                if h_s[c] < h_s[i]:
+                    h_s[i], h_s[c] = h_s[c], h_s[i]
+                    h_mask[i], h_mask[c] = h_mask[c], h_mask[i]
+                    h_max[i], h_max[c] = h_max[c], h_max[i]
+                    i = c
+                else:
+                    break
+        pops += 1
+        if mx + 1 < m:
+            nxt = mx + 1
+            for kind in range(2):
+                if kind == 0:   # shift
+                    ns = s - s_sorted[mx] + s_sorted[nxt]
+                    nm = (mask ^ (_U1 << np.uint64(mx))) | (_U1 << np.uint64(nxt))
+                else:           # expand
+                    ns = s + s_sorted[nxt]
+                    nm = mask | (_U1 << np.uint64(nxt))
+                i = hn
+                h_s[i], h_mask[i], h_max[i] = ns, nm, nxt
+                hn += 1
+                while i > 0:
+                    p = (i - 1) // 2
+                    if h_s[i] < h_s[p]:
+                        h_s[i], h_s[p] = h_s[p], h_s[i]
+                        h_mask[i], h_mask[p] = h_mask[p], h_mask[i]
+                        h_max[i], h_max[p] = h_max[p], h_max[i]
+                        i = p
+                    else:
+                        break
+        # apply the set; for p-stable hashes a set moving one integer both ways is invalid
+        c = c0
+        used = np.uint64(0)
+        valid = True
+        for p in range(mx + 1):
+            if mask & (_U1 << np.uint64(p)):
+                e = order[p]
+                j = bit[e]
+                if mode == _SIGN:
+                    c ^= _U1 << np.uint64(j)
+                else:
+                    if used & (_U1 << np.uint64(j)):
+                        valid = False
+                        break
+                    used |= _U1 << np.uint64(j)
+                    if delta[e] > 0:
+                        c += mults[base + j]
+                    else:
+                        c -= mults[base + j]
+        if valid:
+            out_codes[n_out] = c
+            n_out += 1
+    return n_out
+
+
+@njit(cache=True, nogil=True)
+def _find(codes, lo, hi, c):
+    """Index of code c in the sorted codes[lo:hi], or -1."""
+    end = hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if codes[mid] < c:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < end and codes[lo] == c:
+        return lo
+    return -1
+
+
+# --------------------------------------------------------------------------- search
+@njit(cache=True, nogil=True, fastmath=True)
+def _score(data, row, q, inv, sqn, kind):
+    s = np.float32(0.0)
+    for j in range(q.shape[0]):
+        s += data[row, j] * q[j]
+    if kind == 1:       # cosine: scale by 1/|x|
+        return s * inv[row]
+    if kind == 2:       # l2: 2 q.x - |x|^2, higher is nearer
+        return 2.0 * s - sqn[row]
+    return s
+
+
+@njit(cache=True, nogil=True)
+def _heap_push(hs, hr, cnt, k, s, row):
+    """Size-k min-heap of the best scores; returns the new count."""
+    if cnt < k:
+        i = cnt
+        hs[i] = s
+        hr[i] = row
+        while i > 0:
+            p = (i - 1) // 2
+            if hs[i] < hs[p]:
+                hs[i], hs[p] = hs[p], hs[i]
+                hr[i], hr[p] = hr[p], hr[i]
+                i = p
+            else:
+                break
+        return cnt + 1
+    if s <= hs[0]:
+        return cnt
+    hs[0] = s
+    hr[0] = row
+    i = 0
+    while True:
+        l = 2 * i + 1
+        if l >= k:
+            break
+        r = l + 1
+        c = r if (r < k and hs[r] < hs[l]) else l
+        if hs[c] < hs[i]:
+            hs[i], hs[c] = hs[c], hs[i]
+            hr[i], hr[c] = hr[c], hr[i]
+            i = c
+        else:
+            break
+    return cnt
+
+
+@njit(cache=True, nogil=True)
+def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
+                tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
+                k, stamps, stamp, out_rows, out_scores):
+    hs = np.empty(k, dtype=np.float32)
+    hr = np.empty(k, dtype=np.int64)
+    cnt = 0
+    probes = np.empty(n_probes, dtype=np.uint64)
+    n_cand = 0
+    for t in range(n_tables):
+        n_p = _probe_sequence(z, t, n_bits, mode, offs, inv_w, mults, n_probes, probes)
+        lo, hi = tstart[t], tstart[t + 1]
+        for pi in range(n_p):
+            b = _find(tcodes, lo, hi, probes[pi])
+            if b < 0:
+                continue
+            for r in range(tbegin[b], tend[b]):
+                row = tab_ids[t, r]
+                if stamps[row] == stamp:
+                    continue
+                stamps[row] = stamp
+                n_cand += 1
+                cnt = _heap_push(hs, hr, cnt, k, _score(data, row, q, inv, sqn, kind), row)
+    if cnt < k:
+        # too few candidates (a sparse region or tiny index): answer exactly instead
+        cnt = 0
+        for row in range(data.shape[0]):
+            cnt = _heap_push(hs, hr, cnt, k, _score(data, row, q, inv, sqn, kind), row)
+        n_cand = data.shape[0]
+    order = np.argsort(-hs[:cnt])
+    for i in range(cnt):
+        out_rows[i] = hr[order[i]]
+        out_scores[i] = hs[order[i]]
+    return n_cand
+
+
+@njit(cache=True, nogil=True)
+def _search_serial(Z, Q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
+                   tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
+                   k, stamps, counter, out_rows, out_scores, out_cand):
+    for i in range(Q.shape[0]):
+        counter[0] += 1
+        if counter[0] >= 2147483000:
+            stamps[:] = 0
+            counter[0] = 1
+        out_cand[i] = _search_one(Z[i], Q[i], n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
+                                  tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
+                                  k, stamps, counter[0], out_rows[i], out_scores[i])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def _search_parallel(Z, Q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
+                     tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
+                     k, stamps2, counters, out_rows, out_scores, out_cand):
+    n_chunks = stamps2.shape[0]
+    nq = Q.shape[0]
+    size = (nq + n_chunks - 1) // n_chunks
+    for c in prange(n_chunks):
+        stamps = stamps2[c]
+        for i in range(c * size, min(nq, (c + 1) * size)):
+            counters[c] += 1
+            if counters[c] >= 2147483000:
+                stamps[:] = 0
+                counters[c] = 1
+            out_cand[i] = _search_one(Z[i], Q[i], n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
+                                      tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
+                                      k, stamps, counters[c], out_rows[i], out_scores[i])
+
+
+class _StampPool:
+    """Per-call scratch (a stamp per item marks 'already a candidate'); reused, thread-safe.
+
+    Allocating and zeroing n int32 per query would cost more than the search at 1M items.
+    """
+
+    def __init__(self, n):
+        self.n = n
+        self._free = []
+        self._lock = threading.Lock()
+
+    def take(self, count):
+        with self._lock:
+            got = [self._free.pop() for _ in range(min(count, len(self._free)))]
+        while len(got) < count:
+            got.append((np.zeros(self.n, dtype=np.int32), np.zeros(1, dtype=np.int64)))
+        return got
+
+    def give(self, items):
+        with self._lock:
+            self._free.extend(items)
+
+
+def _default_bits(n: int, metric: str) -> int:
+    # about 16-64 random items per bucket before clustering; probes widen from there
+    return int(min(32 if metric == "l2" else 40, max(4, round(math.log2(max(n, 2))) - 5)))
+
+
+class LSHIndex(BaseIndex):
+    """Multi-probe LSH over several hash tables, candidates re-ranked exactly.
+
+    Parameters
+    ----------
+    metric : {"cosine", "ip", "l2"}
+        Sign hashes for cosine, Simple-LSH + sign hashes for inner product, p-stable
+        hashes for Euclidean distance. Scores as :class:`ExactIndex` (best first).
+    n_tables : int, optional
+        Hash tables (default 12). More tables: higher recall, more memory (4 bytes per
+        item per table) and more time.
+    n_bits : int, optional
+        Hash functions per table (bits for sign hashes; at most 64, or 32 for ``l2``).
+        Default ``round(log2 n) - 5``. More bits: smaller buckets.
+    n_probes : int, optional
+        Buckets visited per table, the base bucket included (default 16). Query-time
+        only: changing it needs no rebuild.
+    bucket_width : float, optional
+        ``l2`` only: slot width ``w``; default 4 x the median distance to the 10th
+        nearest neighbour of 200 sampled items.
+    seed : int
+        Seed of the random projections; same seed and data give the same index.
+    n_threads : int, optional
+        Threads for batched queries and building (default: numba's default, all cores).
+
+    Attributes
+    ----------
+    n_tables_, n_bits_, n_probes_ : int
+        The values in use (after defaults or :meth:`tune`).
+    tune_report_ : list of dict
+        The recall/speed curve measured by the last :meth:`tune`.
+
+    Notes
+    -----
+    Memory: the vectors (``4 n d`` bytes) + per table the sorted item rows (``4 n``)
+    and the bucket codes/bounds (``16 x buckets``, at most ``16 n``) + the projection
+    matrix (``4 d n_tables n_bits``), plus one ``4 n`` stamp array per querying thread.
+    A query whose probes find fewer than ``k`` candidates is answered exactly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(2000, 16)).astype(np.float32)
+    >>> idx = LSHIndex(metric="cosine", n_tables=8, n_bits=8, n_probes=8)
+    >>> _ = idx.add([f"i{j}" for j in range(2000)], X)
+    >>> keys, scores = idx.query(X[7], k=3)
+    >>> str(keys[0]), round(float(scores[0]), 3)
+    ('i7', 1.0)
+    >>> idx.query(X[:5], k=3)[0].shape
+    (5, 3)
+    """
+
+    def __init__(self, metric: str = "cosine", n_tables: int | None = None, n_bits: int | None = None,
+                 n_probes: int | None = None, bucket_width: float | None = None, seed: int = 0,
+                 n_threads: int | None = None):
+        super().__init__(metric)
+        for name, v in (("n_tables", n_tables), ("n_bits", n_bits), ("n_probes", n_probes),
+                        ("n_threads", n_threads)):
+            if v is not None:
+                check_positive(name, v, integer=True)
+        if bucket_width is not None:
+            check_positive("bucket_width", bucket_width)
+        max_bits = 32 if metric == "l2" else 64
+        if n_bits is not None and n_bits > max_bits:
+            raise InputError(f"n_bits must be <= {max_bits} for metric {metric!r}, got {n_bits}")
+        self.n_tables = n_tables
+        self.n_bits = n_bits
+        self.n_probes = n_probes
+        self.bucket_width = bucket_width
+        self.seed = seed
+        self.n_threads = n_threads
+
+    # -- build --------------------------------------------------------------
+    def _resolve(self):
+        n = len(self)
+        self.n_tables_ = int(self.n_tables or 12)
+        self.n_bits_ = int(self.n_bits or _default_bits(n, self.metric))
+        self.n_probes_ = int(self.n_probes or 16)
+
+    def _hash_input(self, X: np.ndarray, queries: bool) -> np.ndarray:
+        """The vectors the hash functions see (Simple-LSH transform for ip)."""
+        if self.metric != "ip":
+            return X
+        if queries:
+            n = np.linalg.norm(X, axis=1, keepdims=True)
+            return X / np.where(n > 0, n, 1.0).astype(np.float32)
+        return X / np.float32(self._max_norm)
+
+    def _project(self, X: np.ndarray, queries: bool, n_tables: int | None = None) -> np.ndarray:
+        cols = (n_tables or self.n_tables_) * self.n_bits_
+        P = self._proj[:, :cols]
+        H = self._hash_input(X, queries)
+        Z = H @ P[: X.shape[1]]
+        if self.metric == "ip" and not queries:
+            # the appended coordinate sqrt(1 - |x|^2/M^2) (queries append 0)
+            tail = np.sqrt(np.maximum(0.0, 1.0 - np.einsum("ij,ij->i", H, H))).astype(np.float32)
+            Z += tail[:, None] * P[X.shape[1]][None, :]
+        return np.ascontiguousarray(Z, dtype=np.float32)
+
+    def _make_projections(self):
+        rng = np.random.default_rng(self.seed)
+        L, b, d = self.n_tables_, self.n_bits_, self.dim
+        self._proj = rng.standard_normal((d + (self.metric == "ip"), L * b)).astype(np.float32)
+        if self.metric == "l2":
+            w = self.bucket_width or self._auto_width(rng)
+            self._width = float(w)
+            self._offs = (rng.random(L * b) * w).astype(np.float32)
+            self._mults = rng.integers(1, 2**63 - 1, size=L * b, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+        else:
+            self._width = 1.0
+            self._offs = np.zeros(L * b, dtype=np.float32)
+            self._mults = np.ones(L * b, dtype=np.uint64)
+
+    def _auto_width(self, rng) -> float:
+        from .exact import ExactIndex
+
+        n = len(self)
+        sample = self._vectors[rng.choice(n, size=min(200, n), replace=False)]
+        ex = ExactIndex("l2")
+        ex._keys, ex._vectors, ex._dirty = np.arange(n), self._vectors, True
+        ex.build()
+        kk = min(11, n)
+        _, d = ex._search(sample, kk)
+        r = float(np.median(d[:, -1]))
+        return 4.0 * r if r > 0 else 1.0
+
+    def _build(self) -> None:
+        self._resolve()
+        n = len(self)
+        X = self._vectors
+        if self.metric == "ip":
+            norms = np.linalg.norm(X, axis=1)
+            self._max_norm = float(norms.max()) or 1.0
+        self._make_projections()
+        self._hash_all()
+        self._finish_build()
+
+    def _hash_all(self):
+        n, L = len(self), self.n_tables_
+        codes = np.empty((n, L), dtype=np.uint64)
+        block = max(1024, (64 << 20) // (4 * L * self.n_bits_))
+        with self._threads():
+            for s in range(0, n, block):
+                Z = self._project(self._vectors[s:s + block], queries=False)
+                _pack_codes(Z, L, self.n_bits_, self._mode, self._offs, np.float32(1.0 / self._width),
+                            self._mults, codes[s:s + block])
+        tab_ids = np.empty((L, n), dtype=np.int32)
+        ucodes, begins, ends, tstart = [], [], [], [0]
+        for t in range(L):
+            col = np.ascontiguousarray(codes[:, t])
+            order = np.argsort(col, kind="stable")
+            sc = col[order]
+            tab_ids[t] = order
+            cut = np.flatnonzero(sc[1:] != sc[:-1]) + 1
+            b = np.concatenate([[0], cut]).astype(np.int32)
+            ucodes.append(sc[b])
+            begins.append(b)
+            ends.append(np.concatenate([cut, [n]]).astype(np.int32))
+            tstart.append(tstart[-1] + len(b))
+        self._tab_ids = tab_ids
+        self._tcodes = np.concatenate(ucodes)
+        self._tbegin = np.concatenate(begins)
+        self._tend = np.concatenate(ends)
+        self._tstart = np.asarray(tstart, dtype=np.int64)
+
+    def _finish_build(self):
+        X = self._vectors
+        norms = np.linalg.norm(X, axis=1)
+        self._inv = (1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        self._sqn = (norms.astype(np.float64) ** 2).astype(np.float32)
+        self._kind = {"ip": 0, "cosine": 1, "l2": 2}[self.metric]
+        self._stamps = _StampPool(len(self))
+
+    @property
+    def _mode(self):
+        return _PSTABLE if self.metric == "l2" else _SIGN
+
+    def _threads(self):
+        outer = self
+
+        class _Ctx:
+            def __enter__(self):
+                self.prev = numba.get_num_threads()
+                if outer.n_threads:
+                    numba.set_num_threads(min(outer.n_threads, numba.config.NUMBA_NUM_THREADS))
+
+            def __exit__(self, *exc):
+                numba.set_num_threads(self.prev)
+
+        return _Ctx()
+
+    # -- search -------------------------------------------------------------
+    def _search(self, Q: np.ndarray, k: int, n_probes: int | None = None, n_tables: int | None = None,
+                return_candidates: bool = False):
+        L = min(n_tables or self.n_tables_, self.n_tables_)
+        P = int(n_probes or self.n_probes_)
+        Z = self._project(Q, queries=True, n_tables=L)
+        if self.metric == "ip":
+            qr = Q
+        elif self.metric == "cosine":
+            n = np.linalg.norm(Q, axis=1, keepdims=True)
+            qr = np.ascontiguousarray(Q / np.where(n > 0, n, 1.0).astype(np.float32))
+        else:
+            qr = Q
+        nq = len(Q)
+        rows = np.empty((nq, k), dtype=np.int64)
+        scores = np.empty((nq, k), dtype=np.float32)
+        cand = np.empty(nq, dtype=np.int64)
+        args = (Z, qr, L, self.n_bits_, P, self._mode, self._offs, np.float32(1.0 / self._width), self._mults,
+                self._tab_ids, self._tcodes, self._tbegin, self._tend, self._tstart,
+                self._vectors, self._inv, self._sqn, self._kind, k)
+        threads = min(self.n_threads or numba.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
+        if nq < 8 or threads == 1:
+            (st, ctr), = scratch = self._stamps.take(1)
+            try:
+                _search_serial(*args, st, ctr, rows, scores, cand)
+            finally:
+                self._stamps.give(scratch)
+        else:
+            n_chunks = min(threads, nq)
+            scratch = self._stamps.take(n_chunks)
+            try:
+                st2 = np.stack([s for s, _ in scratch])
+                ctr = np.concatenate([c for _, c in scratch])
+                with self._threads():
+                    _search_parallel(*args, st2, ctr, rows, scores, cand)
+                scratch = [(st2[i], ctr[i:i + 1]) for i in range(n_chunks)]
+            finally:
+                self._stamps.give(scratch)
+        if self.metric == "l2":
+            qn = np.einsum("ij,ij->i", Q, Q)[:, None]
+            scores = np.sqrt(np.maximum(qn - scores, 0.0)).astype(np.float32)
+        if return_candidates:
+            return rows, scores, cand
+        return rows, scores
+
+    # -- tuning -------------------------------------------------------------
+    def tune(self, sample_queries, k: int = 10, target_recall: float = 0.9, max_time: float = 60.0,
+             n_bits_grid=None, n_tables_grid=None, n_probes_grid=None, verbose: bool = False) -> list:
+        """Pick the fastest (n_bits, n_tables, n_probes) reaching ``target_recall`` on a sample.
+
+        See :func:`recembed.index.tune.tune_lsh`; the index is rebuilt with the chosen
+        configuration and the measured curve is returned and kept in ``tune_report_``.
+        """
+        from .tune import tune_lsh
+
+        return tune_lsh(self, sample_queries, k=k, target_recall=target_recall, max_time=max_time,
+                        n_bits_grid=n_bits_grid, n_tables_grid=n_tables_grid,
+                        n_probes_grid=n_probes_grid, verbose=verbose)
+
+    # -- persistence --------------------------------------------------------
+    def _extra_meta(self):
+        if self._dirty:
+            return {}
+        return {"n_tables_": self.n_tables_, "n_bits_": self.n_bits_, "n_probes_": self.n_probes_,
+                "width": self._width, "max_norm": getattr(self, "_max_norm", 1.0)}
+
+    def _extra_state(self):
+        if self._dirty:
+            return {}
+        return {"proj": self._proj, "offs": self._offs, "mults": self._mults, "tab_ids": self._tab_ids,
+                "tcodes": self._tcodes, "tbegin": self._tbegin, "tend": self._tend, "tstart": self._tstart}
+
+    def _load_extra_state(self, arrays, meta):
+        if not meta or "proj" not in arrays:
+            self._dirty = True
+            return
+        self.n_tables_, self.n_bits_ = int(meta["n_tables_"]), int(meta["n_bits_"])
+        self.n_probes_ = int(meta["n_probes_"])
+        self._width, self._max_norm = float(meta["width"]), float(meta["max_norm"])
+        for name in ("proj", "offs", "mults", "tab_ids", "tcodes", "tbegin", "tend", "tstart"):
+            setattr(self, "_" + name, np.ascontiguousarray(arrays[name]))
+        self._finish_build()
+        self._dirty = False
