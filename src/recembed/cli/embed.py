@@ -6,7 +6,7 @@ line. A method is two small functions and one entry in :data:`METHODS`::
 
     def _add_deepwalk(p):            # method-specific options
         p.add_argument("--input", required=True, help="edge list")
-        add_word2vec_args(p, basket=False)
+        add_word2vec_args(p, basket=False)   # shared option groups
     def _run_deepwalk(args):         # -> Result
         model = DeepWalk(**estimator_params(args, DeepWalk)).fit(args.input)
         return Result(model.embeddings_, n_tokens=..., epochs=model.epochs)
@@ -107,50 +107,74 @@ def add_output_args(parser: argparse.ArgumentParser) -> None:
                    help="no progress and no summary line on stderr (errors are still printed)")
 
 
-def add_common_training_args(parser: argparse.ArgumentParser) -> None:
-    """Options every trainer has: ``--dim --epochs --threads --seed``."""
+#: defaults of the word2vec options, as help text states them; per method, because
+#: Item2Vec's differ. tests/test_cli.py checks them against the estimators' signatures.
+WORD2VEC_DEFAULTS = dict(dim=100, window=5, sg=True, negative=5, hs=False, ns_exponent=0.75, sample=1e-3,
+                         min_alpha=1e-4, epochs=5, min_count=1, max_vocab=None, shrink_windows=True, basket=False,
+                         seed=1)
+ITEM2VEC_DEFAULTS = dict(WORD2VEC_DEFAULTS, window=20, epochs=10, shrink_windows=False, basket=True)
+
+
+def add_common_training_args(parser: argparse.ArgumentParser, defaults: dict | None = None) -> None:
+    """Options every trainer has: ``--dim --epochs --threads --seed``.
+
+    ``defaults`` (``dim``, ``epochs``, ``seed``) only fill the help text: an option left out
+    is not passed, so the estimator's own default applies.
+    """
+    d = dict(WORD2VEC_DEFAULTS, **(defaults or {}))
     g = parser.add_argument_group("training")
-    g.add_argument("--dim", type=positive_int, default=_S, metavar="N", help="vector size (default: 100)")
+    g.add_argument("--dim", "--size", type=positive_int, default=_S, metavar="N",
+                   help=f"vector size (default: {d['dim']})")
     g.add_argument("--epochs", "--iter", type=positive_int, default=_S, metavar="N",
-                   help="passes over the data (default: 5)")
+                   help=f"passes over the data (default: {d['epochs']})")
     g.add_argument("--threads", type=positive_int, default=_S, metavar="N",
-                   help="worker threads (default: all cores). Results are reproducible for a seed with "
-                        "--threads 1; with more threads the update order varies between runs, as in word2vec.c")
+                   help="worker threads (default: all cores). Only --threads 1 is bit-reproducible for a "
+                        "seed; with more threads the update order varies between runs, as in word2vec.c")
     g.add_argument("--seed", type=nonnegative_int, default=_S, metavar="N",
-                   help="random seed (default: 1)")
+                   help=f"random seed (default: {d['seed']})")
 
 
-def add_word2vec_args(parser: argparse.ArgumentParser, basket: bool = True) -> None:
-    """The skip-gram/CBOW options, shared by every method that trains word2vec on sequences."""
+def add_word2vec_args(parser: argparse.ArgumentParser, defaults: dict | None = None, basket: bool = True) -> None:
+    """The skip-gram/CBOW options, shared by every method that trains word2vec on sequences.
+
+    ``defaults`` override :data:`WORD2VEC_DEFAULTS` in the help text (see
+    :func:`add_common_training_args`); ``basket=False`` leaves out ``--basket``.
+    """
+    d = dict(WORD2VEC_DEFAULTS, **(defaults or {}))
+    on_off = {True: "on", False: "off"}
     g = parser.add_argument_group("word2vec")
     arch = g.add_mutually_exclusive_group()
     arch.add_argument("--sg", dest="sg", action="store_const", const=True, default=_S,
-                      help="skip-gram: predict context from the centre token (default)")
+                      help="skip-gram: predict each context token from the centre token"
+                           + (" (default)" if d["sg"] else ""))
     arch.add_argument("--cbow", dest="sg", action="store_const", const=False, default=_S,
-                      help="CBOW: predict the centre token from the mean of its context")
+                      help="CBOW: predict the centre token from the mean of its context"
+                           + ("" if d["sg"] else " (default)"))
     g.add_argument("--window", type=positive_int, default=_S, metavar="N",
-                   help="max distance between centre and context token (default: 5)")
-    g.add_argument("--no-shrink-windows", dest="shrink_windows", action="store_const", const=False, default=_S,
-                   help="always use the full window (default: a random window of 1..N per centre token, "
-                        "as word2vec.c does)")
+                   help=f"max distance between centre and context token (default: {d['window']})")
+    g.add_argument("--shrink-windows", action=argparse.BooleanOptionalAction, default=_S,
+                   help="draw each token's window from 1..N, as word2vec.c does, or always use N "
+                        f"(default: {on_off[d['shrink_windows']]})")
     if basket:
-        g.add_argument("--basket", action="store_const", const=True, default=_S,
-                       help="treat each sequence as an unordered set: every token is context of every "
-                            "other in its sequence (Item2Vec's set setting); --window is ignored")
+        g.add_argument("--basket", action=argparse.BooleanOptionalAction, default=_S,
+                       help="treat each sequence as an unordered set (Item2Vec): every other token of a "
+                            "sequence is context; a sequence longer than 2*window+1 draws 2*window contexts "
+                            f"per token (default: {on_off[d['basket']]})")
     g.add_argument("--negative", type=nonnegative_int, default=_S, metavar="K",
-                   help="negative samples per positive pair, 0 for none (default: 5)")
+                   help=f"negative samples per positive pair, 0 for none (default: {d['negative']})")
     g.add_argument("--hs", action="store_const", const=True, default=_S,
-                   help="hierarchical softmax over a Huffman tree; combine with --negative 0 for HS only")
+                   help="hierarchical softmax over a Huffman tree; with --negative 0 for HS only (default: off)")
     g.add_argument("--ns-exponent", type=finite_float, default=_S, metavar="X",
-                   help="negatives are drawn with probability proportional to count**X (default: 0.75)")
+                   help="negatives are drawn with probability proportional to count**X; 0 uniform, "
+                        f"negative favours rare tokens (default: {d['ns_exponent']})")
     g.add_argument("--sample", type=nonnegative_float, default=_S, metavar="T",
-                   help="down-sample tokens more frequent than T of the corpus, 0 to keep all (default: 1e-3)")
+                   help=f"down-sample tokens more frequent than T of the corpus, 0 to keep all (default: {d['sample']:g})")
     g.add_argument("--alpha", type=positive_float, default=_S, metavar="LR",
                    help="initial learning rate (default: 0.025 skip-gram, 0.05 CBOW)")
     g.add_argument("--min-alpha", type=nonnegative_float, default=_S, metavar="LR",
-                   help="learning rate at the end, decayed linearly (default: 1e-4)")
+                   help=f"learning rate at the end, decayed linearly (default: {d['min_alpha']:g})")
     g.add_argument("--min-count", type=positive_int, default=_S, metavar="N",
-                   help="drop tokens seen fewer than N times (default: 1)")
+                   help=f"drop tokens seen fewer than N times (default: {d['min_count']})")
     g.add_argument("--max-vocab", type=positive_int, default=_S, metavar="N",
                    help="keep only the N most frequent tokens (default: no limit)")
 
@@ -190,12 +214,16 @@ class Result:
 
 @dataclass
 class Method:
-    """One ``recembed embed`` sub-command: help text, option adder, runner."""
+    """One ``recembed embed`` sub-command: help text, option adder, runner.
+
+    ``defaults`` fill the help text of :func:`add_common_training_args`.
+    """
 
     help: str
     add_args: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], Result]
     description: str | None = None
+    defaults: dict | None = None
 
 
 def estimator_params(args: argparse.Namespace, cls) -> dict:
@@ -224,18 +252,19 @@ def _check_word2vec(args) -> None:
 
 
 def _train_word2vec(cls, args, corpus) -> Result:
-    model = cls(**estimator_params(args, cls))
+    params = estimator_params(args, cls)
+    model = cls(**params)
     t0 = time.perf_counter()
     model.fit(corpus)
-    seconds = time.perf_counter() - t0
-    return Result(model.embeddings_, n_tokens=corpus.n_tokens, epochs=model.epochs, n_sequences=len(corpus),
+    seconds = getattr(model, "train_seconds_", None) or (time.perf_counter() - t0)
+    return Result(model.embeddings_, n_tokens=corpus.n_tokens, epochs=int(model.epochs), n_sequences=len(corpus),
                   train_seconds=seconds)
 
 
 def _add_word2vec(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", "-i", required=True, metavar="PATH",
                    help="text corpus: one sequence per line, tokens separated by whitespace, UTF-8")
-    add_word2vec_args(p)
+    add_word2vec_args(p, WORD2VEC_DEFAULTS)
 
 
 def _run_word2vec(args) -> Result:
@@ -256,7 +285,7 @@ def _add_item2vec(p: argparse.ArgumentParser) -> None:
     src.add_argument("--log", metavar="PATH",
                      help="behaviour log (.csv, .tsv, .parquet) with user, item and time columns; each "
                           "user's actions are time-ordered and cut into sessions")
-    add_word2vec_args(p)
+    add_word2vec_args(p, ITEM2VEC_DEFAULTS)
     add_log_args(p)
 
 
@@ -298,13 +327,15 @@ METHODS: dict[str, Method] = {
         "Word2Vec (skip-gram or CBOW) on a text corpus",
         _add_word2vec, _run_word2vec,
         "Train word2vec on a whitespace-tokenised corpus (one sequence per line) and write the vectors. "
-        "Options follow word2vec.c (-size -> --dim, -iter -> --epochs, -cbow 0/1 -> --sg/--cbow, -hs 1 -> --hs)."),
+        "Options follow word2vec.c (-size -> --dim, -iter -> --epochs, -cbow 0/1 -> --sg/--cbow, -hs 1 -> --hs).",
+        WORD2VEC_DEFAULTS),
     "item2vec": Method(
         "Item2Vec: word2vec on item sequences or on sessions cut from a behaviour log",
         _add_item2vec, _run_item2vec,
         "Train item embeddings from item sequences (--input) or from a behaviour log (--log): each user's "
         "actions are ordered by time and cut into sessions at gaps longer than --session-gap; every session "
-        "is one sequence."),
+        "is one sequence. Defaults follow Item2Vec: sessions are baskets (--basket), window 20, 10 epochs.",
+        ITEM2VEC_DEFAULTS),
 }
 
 
@@ -319,7 +350,7 @@ def register(subparsers) -> None:
     for name, method in METHODS.items():
         p = methods.add_parser(name, help=method.help, description=method.description or method.help)
         method.add_args(p)
-        add_common_training_args(p)
+        add_common_training_args(p, method.defaults)
         add_output_args(p)
         p.set_defaults(handler=_handle, _method=name)
 
