@@ -107,30 +107,40 @@ def _line(path, lines: np.ndarray, i: int) -> int | None:
 
 
 def _row(path, df: pd.DataFrame, i: int) -> str:
-    return "" if path is not None else f" (row {df.index[i]!r})"
+    return "" if path is not None else _row_label(df.index, i)
+
+
+def _row_label(index, i: int) -> str:
+    label = index[i]
+    label = label.item() if isinstance(label, np.generic) else label
+    return f" (row {label!r})"
 
 
 def _parse_times(col: pd.Series, lines: np.ndarray, path, name: str, time_format: str | None,
                  index=None) -> np.ndarray:
     def fail(i: int, what: str):
-        where = f" (row {index[i]!r})" if index is not None else ""
+        where = _row_label(index, i) if index is not None else ""
         raise InputError(f"{name} {col.iloc[i]!r} {what}{where}", path, _line(path, lines, i))
 
     num = pd.to_numeric(col, errors="coerce")
     if time_format is None and num.notna().all():
-        out = num.to_numpy(dtype=np.float64)
-    else:
-        with warnings.catch_warnings():
-            # "could not infer format" is noise: a value that does not parse is reported below
-            warnings.simplefilter("ignore", UserWarning)
-            parsed = pd.to_datetime(col, errors="coerce", format=time_format, utc=True)
-        if time_format is None and num.notna().mean() > 0.5:
-            bad = np.flatnonzero(num.isna().to_numpy())
-        else:
-            bad = np.flatnonzero(parsed.isna().to_numpy())
-        if len(bad):
-            fail(int(bad[0]), "does not parse as a time")
-        out = ((parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
+        return _finite(num.to_numpy(dtype=np.float64), fail)
+    with warnings.catch_warnings():
+        # "could not infer format" is noise: a value that does not parse is reported below
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(col, errors="coerce", format=time_format, utc=True)
+    num_ok, date_ok = num.notna().to_numpy(), parsed.notna().to_numpy()
+    # a column that is neither all numbers nor all dates: judge it by what most values are
+    # (ties: by the first value), and report the first value that is not
+    numeric = time_format is None and (num_ok.sum() > date_ok.sum() or (num_ok.sum() == date_ok.sum() and num_ok[0]))
+    ok = num_ok if numeric else date_ok
+    if not ok.all():
+        fail(int(np.flatnonzero(~ok)[0]), "does not parse as a time")
+    out = ((parsed - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
+    return _finite(out, fail)
+
+
+def _finite(out: np.ndarray, fail) -> np.ndarray:
     if not np.all(np.isfinite(out)):
         fail(int(np.flatnonzero(~np.isfinite(out))[0]), "is not finite")
     return out
