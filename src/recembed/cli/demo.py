@@ -51,14 +51,13 @@ def run(args) -> int:
           f"{args.n_categories} categories; {len(log):,} events -> {len(corpus):,} sessions "
           f"(1 h gap, consecutive repeats dropped), {corpus.n_tokens:,} tokens", file=out)
 
-    model = Item2Vec(dim=args.dim, window=5, negative=5, epochs=args.epochs, min_count=1,
-                     threads=args.threads, seed=args.seed + 1, progress=False)
+    model = Item2Vec(dim=args.dim, epochs=args.epochs, threads=args.threads, seed=args.seed + 1, progress=False)
     t0 = time.perf_counter()
     model.fit(corpus)
     seconds = time.perf_counter() - t0
     emb = model.embeddings_
-    print(f"Item2Vec (skip-gram, dim {args.dim}, window 5, {args.epochs} epochs): {len(emb):,} item vectors "
-          f"in {seconds:.1f} s", file=out)
+    print(f"Item2Vec (skip-gram, sessions as baskets, dim {model.dim}, window {model.window}, {model.epochs} epochs, "
+          f"{model.negative} negatives): {len(emb):,} item vectors in {seconds:.1f} s", file=out)
     if args.output is not None:
         emb.save(args.output, format=fmt)
         print(f"wrote {args.output}", file=out)
@@ -81,7 +80,7 @@ def run(args) -> int:
     print("\nNearest neighbours by cosine (* = same category as the query):", file=out)
     for i in shown:
         key = emb.keys[i]
-        print(f"  item {key:>5}  category {cat[i]:>2}  brand {brand[i]:>3}  ({counts[i]} views)", file=out)
+        print(f"  item {key:>5}  category {cat[i]:>2}  brand {brand[i]:>3}  (seen {counts[i]} times)", file=out)
         for rank, (nk, score) in enumerate(emb.most_similar(key, k=5), 1):
             j = emb.index_of(nk)
             mark = "*" if cat[j] == cat[i] else " "
