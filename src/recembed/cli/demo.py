@@ -29,8 +29,8 @@ def register(subparsers) -> None:
     p.add_argument("--n-categories", type=positive_int, default=20, metavar="N", help="categories (default: 20)")
     p.add_argument("--dim", type=positive_int, default=32, metavar="N", help="vector size (default: 32)")
     p.add_argument("--epochs", type=positive_int, default=10, metavar="N", help="training passes (default: 10)")
-    p.add_argument("--threads", type=positive_int, default=None, metavar="N",
-                   help="training threads (default: all cores)")
+    p.add_argument("--threads", type=positive_int, default=1, metavar="N",
+                   help="training threads (default: 1, which makes the output identical on every run)")
     p.add_argument("--output", "-o", default=None, metavar="PATH",
                    help="also write the item vectors here (.txt/.emb/.vec, .bin or .npz)")
     p.set_defaults(handler=run)
