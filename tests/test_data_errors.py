@@ -296,3 +296,12 @@ def test_cli_failure_keeps_an_existing_output(tmp_path, capsys):
     out.write_text("precious")
     assert cli("embed", "word2vec", "--input", tmp_path / "nope.txt", "--output", out) == 2
     assert out.read_text() == "precious"
+
+
+def test_the_data_docs_run_as_written():
+    import doctest
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "data.md"
+    result = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 20 and result.failed == 0
