@@ -236,7 +236,9 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, cum_tabl
               codes, points, code_off, s_start, s_end, sg, hs, negative, window, shrink,
               basket, batch, alpha, min_alpha, word_base, total_words, rng,
               seqbuf, ctxbuf, negbuf, neu1, neu1e, dm, gbuf):
-    """Train on sequences ``s_start:s_end`` of a CSR corpus; return (loss, n_terms, n_pairs, n_kept).
+    """Train on sequences ``s_start:s_end`` of a CSR corpus; return (loss, n_terms, n_examples, n_kept).
+
+    An example is a (context, word) pair for skip-gram and a predicted word for CBOW.
 
     ``word_base`` is the number of corpus tokens processed before this job in the whole run
     (``epoch * n_tokens + offsets[s_start]``); the learning rate of the token at corpus
@@ -312,7 +314,7 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, cum_tabl
                         nc += 1
             if nc == 0:
                 continue
-            n_pairs += nc
+            n_pairs += nc if sg else 1
             if sg:
                 if batch:
                     for k in range(negative):

@@ -91,13 +91,15 @@ class Word2Vec(EmbeddingEstimator):
         pair; CBOW: per predicted word), one value per epoch.
     words_per_second_, train_seconds_ : float
         Raw corpus tokens (before subsampling) times epochs, per second of training.
+    examples_ : list of int
+        Training examples per epoch (after subsampling).
     stopped_early_ : bool
 
     Examples
     --------
     >>> from recembed.word2vec import Word2Vec
     >>> seqs = [["a", "b", "c", "d"], ["x", "y", "z"]] * 200
-    >>> m = Word2Vec(dim=16, window=2, epochs=3, threads=1, seed=1).fit(seqs)
+    >>> m = Word2Vec(dim=16, window=2, sample=0, epochs=5, threads=1, seed=1).fit(seqs)
     >>> m.most_similar("a", k=2)[0][0] in {"b", "c", "d"}
     True
     """
@@ -263,6 +265,7 @@ class Word2Vec(EmbeddingEstimator):
 
         self.vocab_ = vocab
         self.loss_ = []
+        self.examples_ = []
         self.stopped_early_ = False
         lock = threading.Lock()
         train_time = 0.0
@@ -315,6 +318,7 @@ class Word2Vec(EmbeddingEstimator):
                 words_done += n_tok
                 loss = float(totals[0] / totals[1]) if totals[1] > 0 else float("nan")
                 self.loss_.append(loss)
+                self.examples_.append(int(totals[1]))
                 self._publish(vocab, syn0, syn1neg, syn1, train_time, words_done)
                 stop = False
                 for cb in self.callbacks or ():
@@ -334,6 +338,14 @@ class Word2Vec(EmbeddingEstimator):
         self.output_vectors_ = syn1neg if syn1neg.shape[0] > 0 else syn1
         self.train_seconds_ = float(train_time)
         self.words_per_second_ = float(words_done / train_time) if train_time > 0 else 0.0
+
+    @classmethod
+    def load(cls, path):
+        model = super().load(path)
+        # JSON turns the callbacks tuple into a list; keep the value the constructor got
+        if isinstance(model.callbacks, list):
+            model.callbacks = tuple(model.callbacks)
+        return model
 
     # -- conveniences -----------------------------------------------------------
     def most_similar(self, key, k: int = 10):
