@@ -249,13 +249,11 @@ def _heap_push(hs, hr, cnt, k, s, row):
     return cnt
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, fastmath=True)
 def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                 tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
-                k, stamps, stamp, out_rows, out_scores):
-    hs = np.empty(k, dtype=np.float32)
-    hr = np.empty(k, dtype=np.int64)
-    cnt = 0
+                k, stamps, stamp, cand, cscore, out_rows, out_scores):
+    # 1. gather the distinct candidate rows (sequential reads of the tables)
     probes = np.empty(n_probes, dtype=np.uint64)
     n_cand = 0
     for t in range(n_tables):
@@ -267,14 +265,23 @@ def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                 continue
             for r in range(tbegin[b], tend[b]):
                 row = tab_ids[t, r]
-                if stamps[row] == stamp:
-                    continue
-                stamps[row] = stamp
-                n_cand += 1
-                cnt = _heap_push(hs, hr, cnt, k, _score(data, row, q, inv, sqn, kind), row)
-    if cnt < k:
-        # too few candidates (a sparse region or tiny index): answer exactly instead
-        cnt = 0
+                if stamps[row] != stamp:
+                    stamps[row] = stamp
+                    cand[n_cand] = row
+                    n_cand += 1
+    # 2. score them in a branch-free loop: the vector reads are cache misses, and
+    # independent iterations let the CPU overlap them (a heap push per row would not)
+    for i in range(n_cand):
+        cscore[i] = _score(data, cand[i], q, inv, sqn, kind)
+    # 3. keep the best k
+    hs = np.empty(k, dtype=np.float32)
+    hr = np.empty(k, dtype=np.int64)
+    cnt = 0
+    if n_cand >= k:
+        for i in range(n_cand):
+            cnt = _heap_push(hs, hr, cnt, k, cscore[i], cand[i])
+    else:
+        # too few candidates (a sparse region or a tiny index): answer exactly instead
         for row in range(data.shape[0]):
             cnt = _heap_push(hs, hr, cnt, k, _score(data, row, q, inv, sqn, kind), row)
         n_cand = data.shape[0]
@@ -288,7 +295,7 @@ def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
 @njit(cache=True, nogil=True)
 def _search_serial(Z, Q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                    tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
-                   k, stamps, counter, out_rows, out_scores, out_cand):
+                   k, stamps, counter, cand, cscore, out_rows, out_scores, out_cand):
     for i in range(Q.shape[0]):
         counter[0] += 1
         if counter[0] >= 2147483000:
@@ -296,13 +303,13 @@ def _search_serial(Z, Q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
             counter[0] = 1
         out_cand[i] = _search_one(Z[i], Q[i], n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                                   tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
-                                  k, stamps, counter[0], out_rows[i], out_scores[i])
+                                  k, stamps, counter[0], cand, cscore, out_rows[i], out_scores[i])
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _search_parallel(Z, Q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                      tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
-                     k, stamps2, counters, out_rows, out_scores, out_cand):
+                     k, stamps2, counters, cand2, cscore2, out_rows, out_scores, out_cand):
     n_chunks = stamps2.shape[0]
     nq = Q.shape[0]
     size = (nq + n_chunks - 1) // n_chunks
@@ -315,30 +322,50 @@ def _search_parallel(Z, Q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                 counters[c] = 1
             out_cand[i] = _search_one(Z[i], Q[i], n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                                       tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
-                                      k, stamps, counters[c], out_rows[i], out_scores[i])
+                                      k, stamps, counters[c], cand2[c], cscore2[c], out_rows[i], out_scores[i])
 
 
 class _StampPool:
-    """Per-call scratch (a stamp per item marks 'already a candidate'); reused, thread-safe.
+    """Per-call scratch, reused and thread-safe: a stamp per item ("already a candidate")
+    plus candidate and score buffers.
 
-    Allocating and zeroing n int32 per query would cost more than the search at 1M items.
+    Allocating and zeroing ``n`` int32 per query would cost more than the search at 1M
+    items. Single queries take one scratch set from a free list; batches take a
+    (threads, n) block, one row per parallel chunk.
     """
 
     def __init__(self, n):
         self.n = n
         self._free = []
+        self._blocks = []
         self._lock = threading.Lock()
 
-    def take(self, count):
-        with self._lock:
-            got = [self._free.pop() for _ in range(min(count, len(self._free)))]
-        while len(got) < count:
-            got.append((np.zeros(self.n, dtype=np.int32), np.zeros(1, dtype=np.int64)))
-        return got
+    def _new(self, rows):
+        return (np.zeros((rows, self.n), dtype=np.int32), np.zeros(rows, dtype=np.int64),
+                np.empty((rows, self.n), dtype=np.int32), np.empty((rows, self.n), dtype=np.float32))
 
-    def give(self, items):
+    def take_one(self):
         with self._lock:
-            self._free.extend(items)
+            if self._free:
+                return self._free.pop()
+        st, ctr, cb, cs = self._new(1)
+        return st[0], ctr[0:1], cb[0], cs[0]
+
+    def give_one(self, item):
+        with self._lock:
+            self._free.append(item)
+
+    def take_block(self, rows):
+        with self._lock:
+            for i, blk in enumerate(self._blocks):
+                if blk[0].shape[0] == rows:
+                    return self._blocks.pop(i)
+        return self._new(rows)
+
+    def give_block(self, blk):
+        with self._lock:
+            if len(self._blocks) < 2:
+                self._blocks.append(blk)
 
 
 def _default_bits(n: int, metric: str) -> int:
@@ -447,14 +474,18 @@ class LSHIndex(BaseIndex):
         return np.ascontiguousarray(Z, dtype=np.float32)
 
     def _make_projections(self):
-        rng = np.random.default_rng(self.seed)
+        # each random array comes from its own stream, drawn row by row, so the first L
+        # tables of an index built with more tables are identical (the tuner relies on it)
         L, b, d = self.n_tables_, self.n_bits_, self.dim
-        self._proj = rng.standard_normal((d + (self.metric == "ip"), L * b)).astype(np.float32)
+        streams = np.random.SeedSequence(self.seed).spawn(4)
+        g = [np.random.default_rng(s) for s in streams]
+        self._proj = np.ascontiguousarray(g[0].standard_normal((L * b, d + (self.metric == "ip")),
+                                                               dtype=np.float32).T)
         if self.metric == "l2":
-            w = self.bucket_width or self._auto_width(rng)
+            w = self.bucket_width or self._auto_width(g[1])
             self._width = float(w)
-            self._offs = (rng.random(L * b) * w).astype(np.float32)
-            self._mults = rng.integers(1, 2**63 - 1, size=L * b, dtype=np.int64).astype(np.uint64) | np.uint64(1)
+            self._offs = (g[2].random(L * b) * w).astype(np.float32)
+            self._mults = g[3].integers(1, 2**63 - 1, size=L * b, dtype=np.int64).astype(np.uint64) | np.uint64(1)
         else:
             self._width = 1.0
             self._offs = np.zeros(L * b, dtype=np.float32)
@@ -560,22 +591,18 @@ class LSHIndex(BaseIndex):
                 self._vectors, self._inv, self._sqn, self._kind, k)
         threads = min(self.n_threads or numba.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
         if nq < 8 or threads == 1:
-            (st, ctr), = scratch = self._stamps.take(1)
+            scratch = self._stamps.take_one()
             try:
-                _search_serial(*args, st, ctr, rows, scores, cand)
+                _search_serial(*args, *scratch, rows, scores, cand)
             finally:
-                self._stamps.give(scratch)
+                self._stamps.give_one(scratch)
         else:
-            n_chunks = min(threads, nq)
-            scratch = self._stamps.take(n_chunks)
+            block = self._stamps.take_block(min(threads, nq))
             try:
-                st2 = np.stack([s for s, _ in scratch])
-                ctr = np.concatenate([c for _, c in scratch])
                 with self._threads():
-                    _search_parallel(*args, st2, ctr, rows, scores, cand)
-                scratch = [(st2[i], ctr[i:i + 1]) for i in range(n_chunks)]
+                    _search_parallel(*args, *block, rows, scores, cand)
             finally:
-                self._stamps.give(scratch)
+                self._stamps.give_block(block)
         if self.metric == "l2":
             qn = np.einsum("ij,ij->i", Q, Q)[:, None]
             scores = np.sqrt(np.maximum(qn - scores, 0.0)).astype(np.float32)
