@@ -76,22 +76,44 @@ class Corpus:
 
     @classmethod
     def from_file(cls, path, min_count: int = 1, max_vocab: int | None = None) -> "Corpus":
-        """One sequence per line, tokens separated by whitespace; blank lines are skipped."""
+        """One sequence per line, tokens separated by whitespace; blank lines are skipped.
+
+        Tokenising and counting run in Arrow, without a Python object per token: a
+        text8-sized file (17 M tokens) reads in seconds and a few hundred MB.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
         p = check_readable(path)
+        data = p.read_bytes()
         try:
-            text = p.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = p.read_bytes()[: e.start].count(b"\n") + 1
-            raise InputError(f"not valid UTF-8 ({e.reason})", p, line) from None
-        parts = [ln.split() for ln in text.splitlines()]
-        parts = [s for s in parts if s]
-        if not parts:
+            text = pa.array([data], pa.large_binary()).cast(pa.large_string())
+        except pa.ArrowInvalid:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError as e:
+                raise InputError(f"not valid UTF-8 ({e.reason})", p, data[: e.start].count(b"\n") + 1) from None
+            raise
+        del data
+        lines = pc.split_pattern(text, "\n").flatten()
+        del text
+        per_line = pc.utf8_split_whitespace(lines)
+        del lines
+        lens = pc.list_value_length(per_line).to_numpy(zero_copy_only=False).astype(np.int64)
+        tokens = per_line.flatten()
+        # an empty or blank line splits into one empty token: drop those, then the empty lines
+        nonempty = pc.greater(pc.binary_length(tokens), 0)
+        if not pc.all(nonempty).as_py():
+            line_of = np.repeat(np.arange(len(lens), dtype=np.int64), lens)
+            keep = nonempty.to_numpy(zero_copy_only=False)
+            lens = np.bincount(line_of[keep], minlength=len(lens)).astype(np.int64)
+            tokens = tokens.filter(nonempty)
+        lens = lens[lens > 0]
+        if len(tokens) == 0:
             raise InputError("no tokens in file", p)
-        lens = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-        flat = np.empty(int(lens.sum()), dtype=object)
-        flat[:] = list(itertools.chain.from_iterable(parts))
-        del parts, text
-        vocab, codes = Vocab.encode_new(flat)
+        encoded = pc.dictionary_encode(tokens)
+        vocab, codes = Vocab.from_codes(encoded.indices.to_numpy(zero_copy_only=False),
+                                        encoded.dictionary.to_pylist())
         offsets = np.zeros(len(lens) + 1, dtype=np.int64)
         np.cumsum(lens, out=offsets[1:])
         corpus = cls(codes, offsets, vocab).trim(min_count, max_vocab)

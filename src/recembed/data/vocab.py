@@ -39,6 +39,20 @@ class Vocab:
         """Build a vocabulary from ``tokens`` and return it with the tokens' int32 codes."""
         tokens = tokens if isinstance(tokens, (np.ndarray, list)) else list(tokens)
         codes, uniques = pd.factorize(np.asarray(tokens, dtype=object) if not isinstance(tokens, np.ndarray) else tokens)
+        return cls.from_codes(codes, uniques)
+
+    @classmethod
+    def from_codes(cls, codes, uniques) -> tuple["Vocab", np.ndarray]:
+        """Vocabulary of factorised tokens: ``uniques[codes]`` are the tokens, ``uniques`` in
+        order of first appearance. Returns it with the tokens' int32 codes in the new order.
+
+        Examples
+        --------
+        >>> v, codes = Vocab.from_codes([0, 1, 1], ["x", "y"])
+        >>> v.keys.tolist(), codes.tolist()
+        (['y', 'x'], [1, 0, 0])
+        """
+        codes = np.asarray(codes)
         counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
         order = np.argsort(-counts, kind="stable")
         remap = np.empty(len(order), dtype=np.int32)
