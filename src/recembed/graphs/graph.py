@@ -3,7 +3,9 @@
 Policies (also in ``docs/graphs.md``):
 
 * **Duplicates merge**: repeated edges add their weights. In an undirected graph
-  ``a b 1`` and ``b a 2`` are the same edge, of weight 3.
+  ``a b 1`` and ``b a 2`` are the same edge, of weight 3. In an unweighted graph a
+  repeated edge is the same edge (weight 1); ``weighted=True`` without weights makes the
+  weight the number of repeats.
 * **Undirected graphs store both directions**, so a row lists every neighbour.
 * **Self-loops are kept and stored once** (one CSR entry ``u -> u``, also when
   undirected), so a walk at ``u`` stays at ``u`` with probability ``w_uu / sum_x w_ux``
@@ -111,6 +113,7 @@ class Graph:
         if weighted is None:
             weighted = w is not None and bool(np.any(w != 1))
         if w is None or not weighted:
+            # weighted=True without weights: duplicates count (weight = multiplicity)
             w = np.ones(len(s), dtype=np.float64)
         if (not directed) if symmetrize is None else symmetrize:
             off = s != d  # a self-loop is stored once, not twice
@@ -119,6 +122,8 @@ class Graph:
         m.sum_duplicates()
         m.eliminate_zeros()
         m.sort_indices()
+        if not weighted:
+            m.data[:] = 1.0  # an unweighted graph: a repeated edge is the same edge
         vocab = Vocab(keys, np.diff(m.indptr).astype(np.int64))
         return cls(m.indptr.astype(np.int64), m.indices.astype(np.int32), m.data.astype(np.float32), vocab,
                    directed, bool(weighted))
