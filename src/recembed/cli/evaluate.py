@@ -186,7 +186,7 @@ GRAPH_METHODS = {
 # estimators whose __init__ has that parameter
 _METHOD_OPTIONS = [
     ("--walk-length", "walk_length", positive_int, "walk length (walk methods)"),
-    ("--num-walks", "num_walks", positive_int, "walks per node (walk methods)"),
+    ("--walks-per-node", "walks_per_node", positive_int, "walks started at each node (walk methods)"),
     ("--window", "window", positive_int, "skip-gram window (walk methods)"),
     ("--p", "p", positive_float, "node2vec return parameter"),
     ("--q", "q", positive_float, "node2vec in-out parameter"),
@@ -225,8 +225,8 @@ def _add_link_prediction(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     add_common_training_args(p)
     g = p.add_argument_group("method options (passed only to methods that have them)")
-    for flag, _, kind, text in _METHOD_OPTIONS:
-        g.add_argument(flag, type=kind, default=_S, metavar="X", help=text)
+    for flag, dest, kind, text in _METHOD_OPTIONS:
+        g.add_argument(flag, dest=dest, type=kind, default=_S, metavar="X", help=text)
 
 
 def _graph_method(name: str):
