@@ -164,3 +164,60 @@ def test_python_reload_and_checks():
         svc.similar("item1", k=21)
     with pytest.raises(KeyError):
         svc.similar("item99", k=2)
+
+
+def test_cli_serve_process(tmp_path):
+    """``recembed serve`` as a real process, as an outside check would start it."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    items, labels = make_items(n=1200)
+    items.save(tmp_path / "items.emb")
+    pd.DataFrame({"item": items.keys, "genre": labels}).to_csv(tmp_path / "items.csv", index=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "recembed", "serve", "--items", str(tmp_path / "items.emb"),
+                             "--item-table", str(tmp_path / "items.csv"), "--index", "lsh",
+                             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 90
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stdout.read()
+            assert time.time() < deadline, "server did not start"
+            time.sleep(0.2)
+        body = httpx.get(url + "/items/item5/similar", params={"k": 10}).json()
+        assert len(body["neighbours"]) == 10 and "genre" in body["neighbours"][0]
+        assert httpx.get(url + "/items/ghost/similar").status_code == 404
+        assert httpx.get(url + "/items/item5/similar", params={"k": 0}).status_code == 422
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_cli_index_build_query_tune(tmp_path, capsys):
+    from recembed.cli import main
+
+    items, _ = make_items(n=1500)
+    items.save(tmp_path / "items.npz")
+    assert main(["index", "build", "--items", str(tmp_path / "items.npz"), "--out", str(tmp_path / "i.npz"),
+                 "--type", "lsh", "--tune", "--max-time", "10", "--sample", "100"]) == 0
+    capsys.readouterr()
+    assert main(["index", "query", "--index", str(tmp_path / "i.npz"), "--key", "item3", "-k", "5"]) == 0
+    line = capsys.readouterr().out.strip()
+    truth = exact_neighbours(items, "item3", 5)
+    got = [x.split(":")[0] for x in line.split("\t")[1].split()]
+    assert line.startswith("item3\t") and len(set(got) & set(truth)) >= 4
+    assert main(["index", "tune", "--items", str(tmp_path / "items.npz"), "--max-time", "5", "--sample", "50"]) == 0
+    out = capsys.readouterr()
+    assert "recall" in out.out and "chosen:" in out.err
+    assert main(["index", "query", "--index", str(tmp_path / "i.npz"), "--key", "ghost"]) == 2
