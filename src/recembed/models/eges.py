@@ -60,13 +60,16 @@ COLD_START = ("regression", "attention", "mean")
 @njit(**_JIT)
 def _forward(v, T, A, cptr, cidx, F, att, emean, h, d):
     """Fill ``att`` (softmax of ``A[v]``), ``emean`` (per-field mean rows) and ``h`` (their weighted sum)."""
-    amax = A[v, 0]
+    # read the row once: another thread may be updating it (hogwild)
+    for j in range(F):
+        att[j] = A[v, j]
+    amax = att[0]
     for j in range(1, F):
-        if A[v, j] > amax:
-            amax = A[v, j]
+        if att[j] > amax:
+            amax = att[j]
     s = 0.0
     for j in range(F):
-        att[j] = math.exp(A[v, j] - amax)
+        att[j] = math.exp(att[j] - amax)
         s += att[j]
     for j in range(F):
         att[j] /= s
@@ -89,7 +92,7 @@ def _forward(v, T, A, cptr, cidx, F, att, emean, h, d):
 
 
 @njit(**_JIT)
-def _backward(v, T, A, cptr, cidx, F, att, emean, h, neu1e, d, learn_a, a_scale):
+def _backward(v, T, A, cptr, cidx, F, att, emean, h, neu1e, d, learn_a, a_scale, a_decay):
     """Add the accumulated input gradient ``neu1e`` (already times the learning rate) to every table."""
     hn = 0.0
     for k in range(d):
@@ -100,7 +103,7 @@ def _backward(v, T, A, cptr, cidx, F, att, emean, h, neu1e, d, learn_a, a_scale)
             en = 0.0
             for k in range(d):
                 en += emean[j, k] * neu1e[k]
-            A[v, j] += np.float32(a_scale * att[j] * (en - hn))
+            A[v, j] += np.float32(a_scale * att[j] * (en - hn) - a_decay * A[v, j])
         a, b = cptr[base + j], cptr[base + j + 1]
         w = np.float32(att[j] / (b - a))
         for p in range(a, b):
@@ -110,7 +113,7 @@ def _backward(v, T, A, cptr, cidx, F, att, emean, h, neu1e, d, learn_a, a_scale)
 
 
 @njit(**_JIT)
-def train_job(T, Z, A, cptr, cidx, F, learn_a, a_scale, tokens, offsets, s_start, s_end, keep_prob, cum_table,
+def train_job(T, Z, A, cptr, cidx, F, learn_a, a_scale, a_l2, tokens, offsets, s_start, s_end, keep_prob, cum_table,
               negative, window, shrink, alpha, min_alpha, word_base, total_words, rng,
               seqbuf, ctxbuf, att, emean, h, neu1e):
     """Skip-gram with negative sampling over walks ``s_start:s_end``; the centre's input is ``H_v``.
@@ -188,7 +191,7 @@ def train_job(T, Z, A, cptr, cidx, F, learn_a, a_scale, tokens, offsets, s_start
                     for k in range(d):
                         neu1e[k] += g * z[k]
                         z[k] += g * h[k]
-            _backward(v, T, A, cptr, cidx, F, att, emean, h, neu1e, d, learn_a, a_scale)
+            _backward(v, T, A, cptr, cidx, F, att, emean, h, neu1e, d, learn_a, a_scale, a_l2 * a_scale * lr)
     loss_sum -= math.log(loss_prod)
     return loss_sum, n_pairs
 
@@ -271,7 +274,7 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
     _job_words = 20000
 
     def __init__(self, dim=64, walks_per_node=10, walk_length=20, window=5, negative=5, ns_exponent=0.75,
-                 sample=0.0, alpha=0.025, min_alpha=1e-4, epochs=3, attention_lr=1.0, session_gap=3600.0,
+                 sample=0.0, alpha=0.025, min_alpha=1e-4, epochs=3, attention_lr=10.0, attention_l2=0.0, session_gap=3600.0,
                  min_edge_weight=1, n_buckets=10, sep=";", kinds=None, exclude=None, item_col=None,
                  cold_start="regression", ridge=1.0, threads=None, seed=1):
         self.dim = dim
@@ -285,6 +288,7 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
         self.min_alpha = min_alpha
         self.epochs = epochs
         self.attention_lr = attention_lr
+        self.attention_l2 = attention_l2
         self.session_gap = session_gap
         self.min_edge_weight = min_edge_weight
         self.n_buckets = n_buckets
@@ -306,6 +310,7 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
         check_positive("min_alpha", self.min_alpha, allow_zero=True)
         check_positive("sample", self.sample, allow_zero=True)
         check_positive("attention_lr", self.attention_lr, allow_zero=True)
+        check_positive("attention_l2", self.attention_l2, allow_zero=True)
         check_positive("ridge", self.ridge, allow_zero=True)
         if self.threads is not None:
             check_positive("threads", self.threads, integer=True)
@@ -345,6 +350,10 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
         self._validate()
         if self._mode != "bge" and items is None:
             raise InputError(f"{type(self).__name__} needs side information: fit(log, items=ITEM_TABLE)")
+        # items left without any edge (e.g. after holding edges out) are cold, not warm
+        deg = np.diff(graph.indptr) + np.bincount(graph.indices, minlength=graph.n_nodes)
+        if (deg == 0).any():
+            graph = graph.subgraph(graph.vocab.keys[deg > 0])
         rng = np.random.default_rng(self.seed)
         walk_seed = int(rng.integers(2**31))
         walks = random_walks(graph, walks_per_node=int(self.walks_per_node), walk_length=int(self.walk_length),
@@ -437,7 +446,8 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
 
             def run_job(j, bufs):
                 s0, s1 = int(bounds[j]), int(bounds[j + 1])
-                loss, pairs = train_job(T, Z, A, cptr, cidx, F, learn_a, float(self.attention_lr), tokens, offsets,
+                loss, pairs = train_job(T, Z, A, cptr, cidx, F, learn_a, float(self.attention_lr),
+                                        float(self.attention_l2), tokens, offsets,
                                         s0, s1, keep, cum, neg, window, True, alpha, min_alpha,
                                         float(epoch * n_tok + offsets[s0]), total,
                                         np.uint64(w2v.job_seed(int(self.seed), epoch, j)), *bufs)
