@@ -109,16 +109,39 @@ def test_failed_write_keeps_the_existing_file(tmp_path, emb, fmt, monkeypatch):
     assert os.listdir(tmp_path) == [path.name]
 
 
-def test_failure_in_the_middle_of_writing_rows(tmp_path, emb, monkeypatch):
-    def half_then_fail(fh, X, *args, **kwargs):
+@pytest.mark.parametrize("keys", [["a", "b"], ['say"hi"', "b"]])  # the Arrow writer, and the fallback
+def test_failure_in_the_middle_of_writing_rows(tmp_path, monkeypatch, keys):
+    import pyarrow.csv
+
+    def arrow_half_then_fail(table, fh, *args, **kwargs):
+        fh.write(b"a 0.5 0.5\n")
+        raise RuntimeError("interrupted")
+
+    def numpy_half_then_fail(fh, X, *args, **kwargs):
         fh.write("0.5 0.5\n")
         raise RuntimeError("interrupted")
 
-    monkeypatch.setattr(np, "savetxt", half_then_fail)
+    monkeypatch.setattr(pyarrow.csv, "write_csv", arrow_half_then_fail)
+    monkeypatch.setattr(np, "savetxt", numpy_half_then_fail)
     path = tmp_path / "v.txt"
     with pytest.raises(RuntimeError):
-        emb.save(path)
+        Embeddings(keys, np.ones((2, 2))).save(path)
     assert not path.exists() and os.listdir(tmp_path) == []
+
+
+def test_keys_with_quotes_round_trip_in_text(tmp_path, emb):
+    e = Embeddings(['say"hi"', "x'y", "a,b"], emb.vectors[:3])
+    e.save(tmp_path / "q.emb")
+    assert (tmp_path / "q.emb").read_text(encoding="utf-8").splitlines()[1].startswith('say"hi" ')
+    _same(e, Embeddings.load(tmp_path / "q.emb"))
+
+
+@pytest.mark.parametrize("body", ["a 1 2 \nb 3 4 \n", "a 1 2\r\nb 3 4\r\n", "a  1 2\nb 3\t4\n", "a 1 2\nb 3 4 \n"])
+def test_text_spacing_variants_load(tmp_path, body):
+    path = tmp_path / "v.txt"
+    path.write_bytes(("2 2\n" + body).encode())
+    got = Embeddings.load(path)
+    assert got.keys.tolist() == ["a", "b"] and got.vectors.tolist() == [[1, 2], [3, 4]]
 
 
 def test_written_files_get_ordinary_permissions(tmp_path, emb):

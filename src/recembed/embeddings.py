@@ -153,11 +153,13 @@ class Embeddings:
                 vecs = self.vectors.astype("<f4")
                 for key, row in zip(self.keys.tolist(), vecs):
                     fh.write(key.encode("utf-8") + b" " + row.tobytes() + b"\n")
+            elif fmt == "text" and not any('"' in k for k in self.keys.tolist()):
+                self._write_text_arrow(fh)
             elif fmt == "text":
                 buf = io.StringIO()
                 body = np.char.add(self.keys.astype(str), " ") if len(self) else np.zeros(0, dtype=str)
-                # 9 significant digits identify a float32 exactly, so text round-trips bit for bit
-                # (word2vec.c's 6 decimals do not); readers parse either
+                # the slow path, for keys Arrow would have to quote; 9 significant digits identify
+                # a float32 exactly, so text round-trips bit for bit (word2vec.c's 6 decimals do not)
                 np.savetxt(buf, self.vectors, fmt="%.9g", delimiter=" ")
                 rows = buf.getvalue().split("\n")[: len(self)]
                 fh.write("\n".join(k + r for k, r in zip(body.tolist(), rows)).encode("utf-8"))
@@ -165,6 +167,46 @@ class Embeddings:
                     fh.write(b"\n")
             else:
                 raise InputError(f"unknown embeddings format {fmt!r} (text, bin, npz)")
+
+    def _write_text_arrow(self, fh) -> None:
+        """Rows ``key v1 ... vd`` through Arrow's CSV writer: C++ speed, and the shortest
+        decimal that reads back as the same float32, so text round-trips bit for bit."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        columns = {"key": pa.array(self.keys.tolist(), pa.string())}
+        columns.update({f"v{j}": pa.array(self.vectors[:, j]) for j in range(self.dim)})
+        pcsv.write_csv(pa.table(columns), fh,
+                       pcsv.WriteOptions(include_header=False, delimiter=" ", quoting_style="none"))
+
+    @staticmethod
+    def _read_text_arrow(body: bytes, n: int, dim: int):
+        """Fast path for a well-formed text body; None when Arrow cannot read it as
+        ``n`` rows of a key and ``dim`` numbers (the line-by-line reader then names the problem)."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        types = {"f0": pa.string(), **{f"f{j}": pa.float32() for j in range(1, dim + 1)}}
+        try:
+            table = pcsv.read_csv(
+                pa.py_buffer(body), read_options=pcsv.ReadOptions(autogenerate_column_names=True),
+                parse_options=pcsv.ParseOptions(delimiter=" ", quote_char=False),
+                convert_options=pcsv.ConvertOptions(column_types=types, null_values=[], strings_can_be_null=False))
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+        extra = table.column_names[dim + 1:]
+        # word2vec.c ends every line with a space: one trailing all-empty column is fine
+        if len(extra) > 1 or (extra and set(table.column(extra[0]).to_pylist()) != {""}):
+            return None
+        if table.num_rows != n or table.num_columns < dim + 1:
+            return None
+        keys = table.column(0).to_pylist()
+        if any(not k for k in keys):
+            return None
+        rows = np.empty((n, dim), dtype=np.float32)
+        for j in range(dim):
+            rows[:, j] = table.column(j + 1).to_numpy()
+        return keys, rows
 
     @classmethod
     def load(cls, path, format: str | None = None) -> "Embeddings":
@@ -213,8 +255,11 @@ class Embeddings:
                 pos += 1
         return keys, rows
 
-    @staticmethod
-    def _parse_text(data: bytes, nl: int, n: int, dim: int, p):
+    @classmethod
+    def _parse_text(cls, data: bytes, nl: int, n: int, dim: int, p):
+        fast = cls._read_text_arrow(data[nl + 1:], n, dim) if n else None
+        if fast is not None:
+            return fast
         # split on "\n" only (not str.splitlines) so reported line numbers match an editor's
         lines = data[nl + 1:].decode("utf-8").split("\n")
         numbered = [(i + 2, ln) for i, ln in enumerate(lines) if ln.strip()]
