@@ -338,6 +338,11 @@ METHODS: dict[str, Method] = {
         ITEM2VEC_DEFAULTS),
 }
 
+# graph-walk methods (DeepWalk, Node2Vec) are defined with the graph command
+from .graph import walk_methods as _walk_methods  # noqa: E402  (uses the helpers above)
+
+METHODS.update(_walk_methods())
+
 
 # -- the driver ----------------------------------------------------------------------------------
 def register(subparsers) -> None:
