@@ -214,7 +214,9 @@ def read_losses(path) -> dict[str, np.ndarray]:
                     return _series(data[k], p)
             return _series(data, p)
         return _series(data, p)
-    sep = "\t" if suffix == ".tsv" else None
+    with open(p, "rb") as fh:
+        first_line = next((ln for ln in fh if ln.split(b"#", 1)[0].strip()), b"")
+    sep = "," if b"," in first_line else "\t" if b"\t" in first_line else r"\s+"
     try:
         df = pd.read_csv(p, sep=sep, engine="python", header=None, dtype=str, comment="#", skip_blank_lines=True)
     except (pd.errors.ParserError, UnicodeDecodeError) as e:
