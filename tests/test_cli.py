@@ -239,3 +239,12 @@ def test_demo_small(capsys, tmp_path):
     m = re.search(r"sharing the query's category, over all [\d,]+ items: ([\d.]+)% \(chance ([\d.]+)%", out)
     assert m and float(m.group(1)) > 3 * float(m.group(2))
     assert len(Embeddings.load(tmp_path / "demo.npz")) > 100
+
+
+@pytest.mark.parametrize("module", ["recembed.cli.embed", "recembed.cli.demo"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

@@ -305,3 +305,13 @@ def test_the_data_docs_run_as_written():
     doc = Path(__file__).resolve().parents[1] / "docs" / "data.md"
     result = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 20 and result.failed == 0
+
+
+@pytest.mark.parametrize("module", ["recembed._io", "recembed.embeddings", "recembed.data.vocab",
+                                    "recembed.data.corpus", "recembed.data.logs"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0

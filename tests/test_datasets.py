@@ -110,3 +110,12 @@ def test_write_synthetic_shop_round_trips_through_read_log(tmp_path):
 def test_bad_parameters_raise_input_error(kwargs):
     with pytest.raises(InputError):
         synthetic_shop(**kwargs)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import recembed.datasets.synthetic as mod
+
+    result = doctest.testmod(mod)
+    assert result.attempted > 0 and result.failed == 0

@@ -95,7 +95,15 @@ def duration(text: str) -> float | None:
 
 # -- shared option groups ---------------------------------------------------------------------
 def add_output_args(parser: argparse.ArgumentParser) -> None:
-    """``--output PATH`` (required) and ``--format``; every method gets these from the driver."""
+    """``--output PATH`` (required), ``--format`` and ``--quiet``; the driver adds them to every method.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_output_args(p)
+    >>> vars(p.parse_args(["-o", "v.bin"]))
+    {'output': 'v.bin', 'format': None, 'quiet': False}
+    """
     g = parser.add_argument_group("output")
     g.add_argument("--output", "-o", required=True, metavar="PATH",
                    help="where to write the vectors; the format follows the extension: .txt/.emb/.vec "
@@ -120,6 +128,15 @@ def add_common_training_args(parser: argparse.ArgumentParser, defaults: dict | N
 
     ``defaults`` (``dim``, ``epochs``, ``seed``) only fill the help text: an option left out
     is not passed, so the estimator's own default applies.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_common_training_args(p, {"epochs": 10})
+    >>> vars(p.parse_args(["--dim", "64"]))
+    {'dim': 64}
+    >>> "passes over the data (default: 10)" in " ".join(p.format_help().split())
+    True
     """
     d = dict(WORD2VEC_DEFAULTS, **(defaults or {}))
     g = parser.add_argument_group("training")
@@ -139,6 +156,15 @@ def add_word2vec_args(parser: argparse.ArgumentParser, defaults: dict | None = N
 
     ``defaults`` override :data:`WORD2VEC_DEFAULTS` in the help text (see
     :func:`add_common_training_args`); ``basket=False`` leaves out ``--basket``.
+
+    Examples
+    --------
+    Only the options given end up in the namespace (the estimator supplies the rest):
+
+    >>> p = argparse.ArgumentParser()
+    >>> add_word2vec_args(p)
+    >>> vars(p.parse_args(["--cbow", "--window", "3", "--no-shrink-windows"]))
+    {'sg': False, 'window': 3, 'shrink_windows': False}
     """
     d = dict(WORD2VEC_DEFAULTS, **(defaults or {}))
     on_off = {True: "on", False: "off"}
@@ -180,7 +206,15 @@ def add_word2vec_args(parser: argparse.ArgumentParser, defaults: dict | None = N
 
 
 def add_log_args(parser: argparse.ArgumentParser) -> None:
-    """Options for reading a behaviour log (CSV, TSV, Parquet) and cutting it into sessions."""
+    """Options for reading a behaviour log (CSV, TSV, Parquet) and cutting it into sessions.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_log_args(p)
+    >>> vars(p.parse_args(["--session-gap", "30m", "--dedup"]))
+    {'session_gap': 1800.0, 'dedup': True}
+    """
     g = parser.add_argument_group("behaviour log (with --log)")
     g.add_argument("--user-col", default=_S, metavar="NAME", help="user id column (default: user)")
     g.add_argument("--item-col", default=_S, metavar="NAME", help="item id column (default: item)")
