@@ -253,22 +253,28 @@ def _heap_push(hs, hr, cnt, k, s, row):
 def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                 tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
                 k, stamps, stamp, cand, cscore, out_rows, out_scores):
-    # 1. gather the distinct candidate rows (sequential reads of the tables)
-    probes = np.empty(n_probes, dtype=np.uint64)
+    # 1. gather the distinct candidate rows (sequential reads of the tables); when the
+    # probes find fewer than k, probe 4x wider (the rows already seen stay stamped)
     n_cand = 0
-    for t in range(n_tables):
-        n_p = _probe_sequence(z, t, n_bits, mode, offs, inv_w, mults, n_probes, probes)
-        lo, hi = tstart[t], tstart[t + 1]
-        for pi in range(n_p):
-            b = _find(tcodes, lo, hi, probes[pi])
-            if b < 0:
-                continue
-            for r in range(tbegin[b], tend[b]):
-                row = tab_ids[t, r]
-                if stamps[row] != stamp:
-                    stamps[row] = stamp
-                    cand[n_cand] = row
-                    n_cand += 1
+    n_p_want = n_probes
+    while True:
+        probes = np.empty(n_p_want, dtype=np.uint64)
+        for t in range(n_tables):
+            n_p = _probe_sequence(z, t, n_bits, mode, offs, inv_w, mults, n_p_want, probes)
+            lo, hi = tstart[t], tstart[t + 1]
+            for pi in range(n_p):
+                b = _find(tcodes, lo, hi, probes[pi])
+                if b < 0:
+                    continue
+                for r in range(tbegin[b], tend[b]):
+                    row = tab_ids[t, r]
+                    if stamps[row] != stamp:
+                        stamps[row] = stamp
+                        cand[n_cand] = row
+                        n_cand += 1
+        if n_cand >= k or n_p_want >= 4096:
+            break
+        n_p_want *= 4
     # 2. score them in a branch-free loop: the vector reads are cache misses, and
     # independent iterations let the CPU overlap them (a heap push per row would not)
     for i in range(n_cand):
@@ -281,7 +287,7 @@ def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
         for i in range(n_cand):
             cnt = _heap_push(hs, hr, cnt, k, cscore[i], cand[i])
     else:
-        # too few candidates (a sparse region or a tiny index): answer exactly instead
+        # still too few candidates (a tiny index, an empty region): answer exactly instead
         for row in range(data.shape[0]):
             cnt = _heap_push(hs, hr, cnt, k, _score(data, row, q, inv, sqn, kind), row)
         n_cand = data.shape[0]
@@ -410,7 +416,8 @@ class LSHIndex(BaseIndex):
     Memory: the vectors (``4 n d`` bytes) + per table the sorted item rows (``4 n``)
     and the bucket codes/bounds (``16 x buckets``, at most ``16 n``) + the projection
     matrix (``4 d n_tables n_bits``), plus one ``4 n`` stamp array per querying thread.
-    A query whose probes find fewer than ``k`` candidates is answered exactly.
+    A query whose probes find fewer than ``k`` candidates probes 4x more buckets, up to
+    4096 per table, and is answered exactly if that still finds too few.
 
     Examples
     --------
@@ -571,7 +578,7 @@ class LSHIndex(BaseIndex):
 
     # -- search -------------------------------------------------------------
     def _search(self, Q: np.ndarray, k: int, n_probes: int | None = None, n_tables: int | None = None,
-                return_candidates: bool = False):
+                return_candidates: bool = False, serial: bool = False):
         L = min(n_tables or self.n_tables_, self.n_tables_)
         P = int(n_probes or self.n_probes_)
         Z = self._project(Q, queries=True, n_tables=L)
@@ -590,7 +597,7 @@ class LSHIndex(BaseIndex):
                 self._tab_ids, self._tcodes, self._tbegin, self._tend, self._tstart,
                 self._vectors, self._inv, self._sqn, self._kind, k)
         threads = min(self.n_threads or numba.get_num_threads(), numba.config.NUMBA_NUM_THREADS)
-        if nq < 8 or threads == 1:
+        if nq < 8 or threads == 1 or serial:
             scratch = self._stamps.take_one()
             try:
                 _search_serial(*args, *scratch, rows, scores, cand)
