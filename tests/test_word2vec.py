@@ -51,9 +51,8 @@ def test_sgns_update_matches_reference(batch):
 
 def test_sgns_minibatch_uses_old_values_and_sums_repeats():
     syn0, syn1 = random_weights()
-    ctx = np.array([0, 3, 0], dtype=np.int32)  # context 0 twice: its gradients add up
-    negs = np.array([4, 5], dtype=np.int32)
-    outs, labels, lr = [1, 4, 5], [1, 0, 0], 0.05
+    ctx = np.array([0, 3, 0, 5, 2, 4, 1], dtype=np.int32)  # 7 = 4 + 2 + 1; context 0 twice: gradients add
+    outs, labels, lr = [1, 4, 5, 2, 3, 0], [1, 0, 0, 0, 0, 0], 0.05  # 6 outputs: a 4-block and a 2-block
     M, O = syn0.astype(np.float64), syn1.astype(np.float64)
     logits = M[ctx] @ O[outs].T
     G = (np.array(labels)[None, :] - sigmoid(logits)) * lr
@@ -62,8 +61,8 @@ def test_sgns_minibatch_uses_old_values_and_sums_repeats():
     np.add.at(exp1, outs, G.T @ M[ctx])
     exp_loss = -np.sum(np.log(np.where(np.array(labels)[None, :] == 1, sigmoid(logits), 1 - sigmoid(logits))))
     dm = np.empty((engine.MAX_BATCH, 5), np.float32)
-    gb = np.empty((engine.MAX_BATCH, 3), np.float32)
-    lp, ls = engine._sgns_batch(syn0, syn1, ctx, 3, 1, negs, 2, lr, dm, gb, 5, 1.0, 0.0)
+    gb = np.empty((engine.MAX_BATCH, 6), np.float32)
+    lp, ls = engine._sgns_batch(syn0, syn1, ctx, 7, np.array(outs, dtype=np.int32), 6, lr, dm, gb, 5, 1.0, 0.0)
     np.testing.assert_allclose(syn0, exp0, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(syn1, exp1, rtol=1e-5, atol=1e-6)
     assert ls - np.log(lp) == pytest.approx(exp_loss, rel=1e-5)

@@ -28,7 +28,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 _JIT = dict(nogil=True, cache=True, fastmath=True)
 
@@ -37,6 +40,38 @@ _JIT = dict(nogil=True, cache=True, fastmath=True)
 MAX_BATCH = 64
 #: running-product floor below which the accumulated probability is flushed into the loss
 _FLUSH = 1e-200
+
+
+# -- cache prefetch ------------------------------------------------------------
+@intrinsic
+def _prefetch_row(typingctx, arr, row):
+    """Ask the CPU to start loading row ``row`` of a C-contiguous 2-D array (every 64-byte line).
+
+    Rows of the weight matrices are picked at random, so without this each centre word
+    waits on a dozen L2/L3 misses; issuing them one centre ahead overlaps the latency.
+    """
+    sig = types.void(arr, row)
+
+    def codegen(context, builder, signature, args):
+        aryty, rowty = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        zero = context.get_constant(types.intp, 0)
+        r = context.cast(builder, args[1], rowty, types.intp)
+        shape = cgutils.unpack_tuple(builder, ary.shape)
+        ptr = cgutils.get_item_pointer2(context, builder, ary.data, shape, cgutils.unpack_tuple(builder, ary.strides),
+                                        aryty.layout, [r, zero])
+        i8p = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0i8")
+        base = builder.bitcast(ptr, i8p)
+        nbytes = builder.mul(shape[1], context.get_constant(types.intp, aryty.dtype.bitwidth // 8))
+        with cgutils.for_range_slice(builder, zero, nbytes, context.get_constant(types.intp, 64)) as (off, _):
+            # read access, high temporal locality, data cache
+            builder.call(fn, [builder.gep(base, [off]), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 # -- random numbers -----------------------------------------------------------
@@ -77,23 +112,26 @@ def _uniform(state):
 
 @njit(**_JIT)
 def _randint(state, n):
+    # multiply-shift instead of a modulo: no division on the per-token path
     state, r = _next(state)
-    return state, np.int64((r >> np.uint64(33)) % np.uint64(n))
+    return state, np.int64(((r >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
 
 
 @njit(**_JIT)
 def _sample_noise(state, cum_table):
-    """Index i with probability cum_table[i] - cum_table[i-1] (cum_table ends at 1.0)."""
+    """Index i with probability cum_table[i] - cum_table[i-1] (cum_table ends at 1.0).
+
+    Branch-free binary search for the first entry > u: the comparison becomes a
+    conditional move, so there are no mispredicted branches per negative.
+    """
     state, u = _uniform(state)
-    lo = 0
-    hi = cum_table.shape[0] - 1
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if cum_table[mid] > u:
-            hi = mid
-        else:
-            lo = mid + 1
-    return state, lo
+    base = 0
+    n = cum_table.shape[0]
+    while n > 1:
+        half = n >> 1
+        base = base + half if cum_table[base + half - 1] <= u else base
+        n -= half
+    return state, base
 
 
 # -- small math ---------------------------------------------------------------
@@ -179,25 +217,87 @@ def _hs_pair(l1, syn1, word, codes, points, code_off, lr, neu1e, d, loss_prod, l
 
 
 @njit(**_JIT)
-def _sgns_batch(syn0, syn1neg, ctx, nb, word, negs, n_negs, lr, dm, gbuf, d, loss_prod, loss_sum):
-    """Ji et al. minibatch: inputs syn0[ctx[:nb]], outputs syn1neg[word, negs...]; updates both.
+def _dot4(a, r0, r1, r2, r3, d):
+    # four dot products sharing the loads of ``a``: fewer memory operations per FLOP
+    s0 = np.float32(0.0)
+    s1 = np.float32(0.0)
+    s2 = np.float32(0.0)
+    s3 = np.float32(0.0)
+    for j in range(d):
+        aj = a[j]
+        s0 += aj * r0[j]
+        s1 += aj * r1[j]
+        s2 += aj * r2[j]
+        s3 += aj * r3[j]
+    return s0, s1, s2, s3
 
-    All logits use the values before this call; updates are added (never copied back), so a
-    word repeated among the inputs or the outputs gets the sum of its gradients.
+
+@njit(**_JIT)
+def _dot2(a, r0, r1, d):
+    s0 = np.float32(0.0)
+    s1 = np.float32(0.0)
+    for j in range(d):
+        aj = a[j]
+        s0 += aj * r0[j]
+        s1 += aj * r1[j]
+    return s0, s1
+
+
+@njit(**_JIT)
+def _axpy4(y, g0, x0, g1, x1, g2, x2, g3, x3, d):
+    # y += four scaled rows in one pass: y is loaded and stored once instead of four times
+    for j in range(d):
+        y[j] += g0 * x0[j] + g1 * x1[j] + g2 * x2[j] + g3 * x3[j]
+
+
+@njit(**_JIT)
+def _axpy2(y, g0, x0, g1, x1, d):
+    for j in range(d):
+        y[j] += g0 * x0[j] + g1 * x1[j]
+
+
+@njit(**_JIT)
+def _axpy(y, g0, x0, d):
+    for j in range(d):
+        y[j] += g0 * x0[j]
+
+
+@njit(**_JIT)
+def _sgns_batch(syn0, syn1neg, ctx, nb, outs, n_out, lr, dm, gbuf, d, loss_prod, loss_sum):
+    """Ji et al. minibatch: inputs ``syn0[ctx[:nb]]``, outputs ``syn1neg[outs[:n_out]]``.
+
+    ``outs[0]`` is the true word (label 1), the rest negatives (label 0; one equal to the
+    word is skipped, as word2vec.c does). All logits and both gradients use the values
+    before this call; updates are added (never copied back), so a word repeated among the
+    inputs or the outputs gets the sum of its gradients.
     """
-    n_out = n_negs + 1
+    word = outs[0]
+    # logits, four outputs at a time
     for b in range(nb):
         a = syn0[ctx[b]]
+        k = 0
+        while k + 4 <= n_out:
+            s0, s1, s2, s3 = _dot4(a, syn1neg[outs[k]], syn1neg[outs[k + 1]], syn1neg[outs[k + 2]],
+                                   syn1neg[outs[k + 3]], d)
+            gbuf[b, k] = s0
+            gbuf[b, k + 1] = s1
+            gbuf[b, k + 2] = s2
+            gbuf[b, k + 3] = s3
+            k += 4
+        if k + 2 <= n_out:
+            s0, s1 = _dot2(a, syn1neg[outs[k]], syn1neg[outs[k + 1]], d)
+            gbuf[b, k] = s0
+            gbuf[b, k + 1] = s1
+            k += 2
+        if k < n_out:
+            gbuf[b, k] = _dot(a, syn1neg[outs[k]], d)
+    # logits -> gradient factors (and the loss)
+    for b in range(nb):
         for k in range(n_out):
-            if k == 0:
-                t = word
-            else:
-                t = negs[k - 1]
-                if t == word:
-                    gbuf[b, k] = 0.0
-                    continue
-            f = _dot(a, syn1neg[t], d)
-            gf, p = _sig_term(f, k == 0)
+            if k > 0 and outs[k] == word:
+                gbuf[b, k] = 0.0
+                continue
+            gf, p = _sig_term(gbuf[b, k], k == 0)
             loss_prod, loss_sum = _take(p, loss_prod, loss_sum)
             gbuf[b, k] = np.float32(gf * lr)
     # input gradients from the old output rows
@@ -205,28 +305,31 @@ def _sgns_batch(syn0, syn1neg, ctx, nb, word, negs, n_negs, lr, dm, gbuf, d, los
         acc = dm[b]
         for j in range(d):
             acc[j] = 0.0
-        for k in range(n_out):
-            g = gbuf[b, k]
-            if g == 0.0:
-                continue
-            row = syn1neg[word if k == 0 else negs[k - 1]]
-            for j in range(d):
-                acc[j] += g * row[j]
+        k = 0
+        while k + 4 <= n_out:
+            _axpy4(acc, gbuf[b, k], syn1neg[outs[k]], gbuf[b, k + 1], syn1neg[outs[k + 1]],
+                   gbuf[b, k + 2], syn1neg[outs[k + 2]], gbuf[b, k + 3], syn1neg[outs[k + 3]], d)
+            k += 4
+        if k + 2 <= n_out:
+            _axpy2(acc, gbuf[b, k], syn1neg[outs[k]], gbuf[b, k + 1], syn1neg[outs[k + 1]], d)
+            k += 2
+        if k < n_out:
+            _axpy(acc, gbuf[b, k], syn1neg[outs[k]], d)
     # output updates from the old input rows
     for k in range(n_out):
-        row = syn1neg[word if k == 0 else negs[k - 1]]
-        for b in range(nb):
-            g = gbuf[b, k]
-            if g == 0.0:
-                continue
-            a = syn0[ctx[b]]
-            for j in range(d):
-                row[j] += g * a[j]
+        row = syn1neg[outs[k]]
+        b = 0
+        while b + 4 <= nb:
+            _axpy4(row, gbuf[b, k], syn0[ctx[b]], gbuf[b + 1, k], syn0[ctx[b + 1]],
+                   gbuf[b + 2, k], syn0[ctx[b + 2]], gbuf[b + 3, k], syn0[ctx[b + 3]], d)
+            b += 4
+        if b + 2 <= nb:
+            _axpy2(row, gbuf[b, k], syn0[ctx[b]], gbuf[b + 1, k], syn0[ctx[b + 1]], d)
+            b += 2
+        if b < nb:
+            _axpy(row, gbuf[b, k], syn0[ctx[b]], d)
     for b in range(nb):
-        a = syn0[ctx[b]]
-        acc = dm[b]
-        for j in range(d):
-            a[j] += acc[j]
+        _axpy(syn0[ctx[b]], np.float32(1.0), dm[b], d)
     return loss_prod, loss_sum
 
 
@@ -244,7 +347,7 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, cum_tabl
     (``epoch * n_tokens + offsets[s_start]``); the learning rate of the token at corpus
     position ``p`` is ``alpha - (alpha - min_alpha) * (word_base' + p) / total_words``.
     ``weights`` is empty or one float per sequence. ``keep_prob`` is empty when there is no
-    subsampling. Buffers: ``seqbuf`` (max sequence length), ``ctxbuf``/``negbuf`` (int32),
+    subsampling. Buffers: ``seqbuf`` (max sequence length), ``ctxbuf`` (2 * window) and ``negbuf`` (2 * (negative + 1)) (int32),
     ``neu1``/``neu1e`` (dim), ``dm`` (MAX_BATCH x dim), ``gbuf`` (MAX_BATCH x (negative + 1)).
     """
     d = syn0.shape[1]
@@ -278,6 +381,7 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, cum_tabl
         if n < 2:
             continue
         sw = weights[s] if use_w else 1.0
+        pending = -1
         lr_seq = alpha - slope * (word_base + (start - base0))
         lr_step = slope * (end - start) / n
         for i in range(n):
@@ -317,14 +421,30 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, cum_tabl
             n_pairs += nc if sg else 1
             if sg:
                 if batch:
-                    for k in range(negative):
-                        rng, t = _sample_noise(rng, cum_table)
-                        negbuf[k] = t
+                    # negatives are drawn one centre ahead (two slots of negbuf) so that the rows
+                    # of the next centre can be prefetched while this one computes
+                    k1 = negative + 1
+                    cur = negbuf[(i & 1) * k1:(i & 1) * k1 + k1]
+                    nxt = negbuf[((i + 1) & 1) * k1:((i + 1) & 1) * k1 + k1]
+                    if i == 0 or pending != i:
+                        for k in range(1, k1):
+                            rng, t = _sample_noise(rng, cum_table)
+                            cur[k] = t
+                    if i + 1 < n:
+                        for k in range(1, k1):
+                            rng, t = _sample_noise(rng, cum_table)
+                            nxt[k] = t
+                            _prefetch_row(syn1neg, t)
+                        _prefetch_row(syn1neg, seqbuf[i + 1])
+                        if not basket and i + window + 1 < n:
+                            _prefetch_row(syn0, seqbuf[i + window + 1])
+                        pending = i + 1
+                    cur[0] = word
                     c0 = 0
                     while c0 < nc:
                         nb = nc - c0 if nc - c0 < MAX_BATCH else MAX_BATCH
-                        loss_prod, loss_sum = _sgns_batch(syn0, syn1neg, ctxbuf[c0:c0 + nb], nb, word, negbuf,
-                                                          negative, lr, dm, gbuf, d, loss_prod, loss_sum)
+                        loss_prod, loss_sum = _sgns_batch(syn0, syn1neg, ctxbuf[c0:c0 + nb], nb, cur,
+                                                          k1, lr, dm, gbuf, d, loss_prod, loss_sum)
                         c0 += nb
                     n_terms += nc * per_pair
                 else:
@@ -388,9 +508,12 @@ def sgns_update(syn0, syn1neg, context, word, negs, lr, batch):
     if batch:
         ctx = np.empty(1, dtype=np.int32)
         ctx[0] = context
+        outs = np.empty(negs.shape[0] + 1, dtype=np.int32)
+        outs[0] = word
+        outs[1:] = negs
         dm = np.empty((1, d), dtype=np.float32)
         gbuf = np.empty((1, negs.shape[0] + 1), dtype=np.float32)
-        lp, ls = _sgns_batch(syn0, syn1neg, ctx, 1, word, negs, negs.shape[0], lr, dm, gbuf, d, 1.0, 0.0)
+        lp, ls = _sgns_batch(syn0, syn1neg, ctx, 1, outs, outs.shape[0], lr, dm, gbuf, d, 1.0, 0.0)
     else:
         l1 = syn0[context]
         lp, ls = _ns_pair(l1, syn1neg, word, negs, negs.shape[0], lr, neu1e, d, 1.0, 0.0)

@@ -247,7 +247,7 @@ class Word2Vec(EmbeddingEstimator):
         total_words = float(n_tok) * int(self.epochs)
 
         def buffers():
-            return (np.empty(max_len, np.int32), np.empty(max_ctx, np.int32), np.empty(max(neg, 1), np.int32),
+            return (np.empty(max_len, np.int32), np.empty(max_ctx, np.int32), np.empty(2 * (neg + 1), np.int32),
                     np.empty(d, np.float32), np.empty(d, np.float32),
                     np.empty((engine.MAX_BATCH, d), np.float32), np.empty((engine.MAX_BATCH, neg + 1), np.float32))
 
