@@ -147,9 +147,10 @@ def _items(rng, n_items, n_categories, n_brands, n_shops, exponent):
     # shops: each covers one to three categories; 90% of items sit in a shop covering their category
     shop_cats = [rng.choice(n_categories, size=min(1 + rng.poisson(0.8), 3, n_categories), replace=False)
                  for _ in range(n_shops)]
-    for c in range(min(n_categories, n_shops)):  # every category has a shop when there are enough shops
+    for c in range(n_categories):  # every category is sold by some shop
         if not any(c in sc for sc in shop_cats):
-            shop_cats[rng.integers(n_shops)] = np.append(shop_cats[rng.integers(n_shops)], c)[-3:]
+            s = rng.integers(n_shops)
+            shop_cats[s] = np.append(shop_cats[s], c)
     shop = rng.integers(0, n_shops, n_items)
     in_own_shop = rng.random(n_items) < 0.9
     for c in range(n_categories):
