@@ -119,3 +119,12 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(mod)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_default_shop_is_stable_across_versions(shop):
+    # the README and other tests quote this data: a change to the generator must be deliberate
+    log, items = shop
+    assert log.head(3).values.tolist() == [[1425, 44, 1511568299, "pv"], [800, 222, 1511568341, "pv"],
+                                           [800, 660, 1511568363, "pv"]]
+    assert items.head(2).values.tolist() == [[1, 10, 69, 24, 27.57], [2, 10, 75, 22, 52.06]]
+    assert len(log) == 47970 and int(log["timestamp"].sum()) == 72534541550055
