@@ -14,10 +14,10 @@ number of side-information columns. Each column becomes one *field* of
     a number, cut into ``n_buckets`` quantile buckets fitted on the training table
     (so ``price`` becomes a price band); each bucket is one value.
 
-Kinds are inferred (a cell holding ``sep`` makes a column ``multi``; all-numeric values
-make it ``numeric`` unless it has at most ``n_buckets`` distinct values, which stay
-``categorical``; everything else is ``categorical``) and can be overridden with
-``kinds={"year": "categorical"}``; ``exclude`` drops columns.
+Kinds are inferred (a cell holding ``sep`` makes a column ``multi``; numbers with a
+fractional part make it ``numeric`` unless it has at most ``n_buckets`` distinct values;
+everything else, integer ids such as brand 17 or shop 3 included, is ``categorical``) and
+can be overridden with ``kinds={"year": "numeric"}``; ``exclude`` drops columns.
 
 **Reserved index.** In every field, index 0 is ``"<unk>"``: a missing cell, an empty
 cell, a number that is not finite, and -- when a fitted :class:`SideInfo` encodes new
@@ -164,7 +164,7 @@ class SideInfo:
     --------
     >>> import pandas as pd
     >>> table = pd.DataFrame({"item": ["a", "b", "c"], "genres": ["x;y", "y", None],
-    ...                       "brand": ["p", "q", "p"], "price": [1.0, 5.0, 9.0]})
+    ...                       "brand": ["p", "q", "p"], "price": [1.5, 5.25, 9.0]})
     >>> si = SideInfo(n_buckets=2).fit(table)
     >>> list(zip(si.names, si.kinds_))
     [('genres', 'multi'), ('brand', 'categorical'), ('price', 'numeric')]
@@ -200,7 +200,8 @@ class SideInfo:
         if any(self.sep in c for c in vals):
             return "multi"
         x = _to_numbers(vals)
-        if np.isfinite(x).all() and len(np.unique(x)) > self.n_buckets:
+        # integers are ids (brand 17, shop 3) unless told otherwise; fractional numbers are quantities
+        if np.isfinite(x).all() and np.any(x != np.round(x)) and len(np.unique(x)) > self.n_buckets:
             return "numeric"
         return "categorical"
 

@@ -318,7 +318,7 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
             raise InputError(f"cold_start must be one of {COLD_START}, got {self.cold_start!r}")
 
     # -- fitting -----------------------------------------------------------------------------
-    def fit(self, X, y=None, items=None, **read_kwargs):
+    def fit(self, X, items=None, y=None, **read_kwargs):
         """Learn item vectors.
 
         Parameters
