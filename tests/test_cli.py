@@ -248,3 +248,19 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_failed_write_exits_1_and_keeps_the_old_file(tmp_path, shop_dir, recorder, monkeypatch, capsys):
+    import os
+
+    out = tmp_path / "v.emb"
+    out.write_text("old")
+
+    def full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    assert cli("embed", "word2vec", "--input", shop_dir / "corpus.txt", "--output", out, "--quiet") == 1
+    err = capsys.readouterr().err
+    assert f"cannot write {out}: No space left on device" in err
+    assert out.read_text() == "old" and os.listdir(tmp_path) == ["v.emb"]

@@ -433,7 +433,11 @@ def _handle(args) -> int:
     _check_output(args)
     t0 = time.perf_counter()
     result = method.run(args)
-    result.embeddings.save(args.output, format=args._format)
+    try:
+        result.embeddings.save(args.output, format=args._format)
+    except OSError as e:  # disk full, permissions changed during training: the old file is intact
+        print(f"recembed: error: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+        return 1
     total = time.perf_counter() - t0
     if not args.quiet:
         print(summary_line(args._method, result, total, args.output), file=sys.stderr)
