@@ -197,6 +197,32 @@ class _Metrics:
         return "\n".join(lines) + "\n"
 
 
+class _MetricsMiddleware:
+    """Pure ASGI middleware (Starlette's ``BaseHTTPMiddleware`` costs far more per request)."""
+
+    def __init__(self, app, metrics: _Metrics):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+        status = [500]
+
+        async def send_status(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            # the router writes the matched route into this same scope dict
+            route = scope.get("route")
+            self.metrics.observe(scope["method"], getattr(route, "path", "unmatched"), status[0],
+                                 time.perf_counter() - t0)
+
+
 class RecallService:
     """Holds the served version; answers recall queries; swaps versions safely.
 
@@ -356,18 +382,7 @@ def create_app(items, users=None, index: str = "exact", item_table=None, metric:
     app = FastAPI(title="recembed recall service", version="1")
     app.state.service = service
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next):
-        t0 = time.perf_counter()
-        status = 500
-        try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
-        finally:
-            route = request.scope.get("route")
-            service.metrics.observe(request.method, getattr(route, "path", "unmatched"), status,
-                                    time.perf_counter() - t0)
+    app.add_middleware(_MetricsMiddleware, metrics=service.metrics)
 
     def fail(code: int, e: Exception):
         msg = e.args[0] if e.args else str(e)
@@ -384,7 +399,8 @@ def create_app(items, users=None, index: str = "exact", item_table=None, metric:
         except ValueError:
             raise HTTPException(422, f"k must be an integer between 1 and {service.max_k}, got {k!r}") from None
         try:
-            return service.similar(item_id, kk)
+            # a JSONResponse skips FastAPI's generic (slow) encoder: the dict is plain JSON already
+            return JSONResponse(service.similar(item_id, kk))
         except KeyError as e:
             fail(404, e)
         except (ValueError, InputError) as e:
@@ -393,8 +409,8 @@ def create_app(items, users=None, index: str = "exact", item_table=None, metric:
     @app.post("/recall")
     def recall(req: RecallRequest):
         try:
-            return service.recall(user=req.user, vector=req.vector, items=req.items, k=req.k,
-                                  exclude_items=req.exclude_items)
+            return JSONResponse(service.recall(user=req.user, vector=req.vector, items=req.items, k=req.k,
+                                               exclude_items=req.exclude_items))
         except KeyError as e:
             fail(404, e)
         except (ValueError, InputError) as e:
