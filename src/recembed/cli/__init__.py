@@ -47,6 +47,9 @@ def main(argv=None) -> int:
     except InputError as e:
         print(f"recembed: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # disk full, permission denied...: one line, not a traceback
+        print(f"recembed: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("recembed: interrupted", file=sys.stderr)
         return 130
