@@ -112,11 +112,14 @@ def read_item_table(table, item_col: str | None = None, sep: str | None = None) 
 
 
 def _cells(col: pd.Series) -> list:
-    """Cells as stripped strings, ``None`` for missing/empty."""
+    """Cells as stripped strings, ``None`` for missing/empty; an integral float (``7.0``, what a
+    missing value does to an integer column) reads as ``"7"``, so ids match however they were typed."""
     out = []
     for v in col.tolist():
         if v is None or (isinstance(v, float) and v != v):
             out.append(None)
+        elif isinstance(v, (float, np.floating)) and float(v).is_integer():
+            out.append(str(int(v)))
         else:
             s = str(v).strip()
             out.append(s if s and s.lower() not in ("nan", "none") else None)

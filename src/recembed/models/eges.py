@@ -375,12 +375,8 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
             si = None
         # side info of the warm items: rows of the table in walk-vocabulary order; absent -> unknown
         if si is not None:
-            tidx = pd.Index(table[si.item_col].astype(str))
-            pos = tidx.get_indexer(warm_keys)
-            warm_tab = table.iloc[np.where(pos >= 0, pos, 0)].copy()
-            warm_tab[si.item_col] = warm_keys
-            for c in si.names:
-                warm_tab.loc[pos < 0, c] = None
+            warm_tab = table.astype(object).set_index(si.item_col).reindex(warm_keys)
+            warm_tab = warm_tab.rename_axis(si.item_col).reset_index()
             enc = si.encode(warm_tab)
             sizes = si.sizes
         else:
