@@ -52,3 +52,21 @@ def test_embeddings_most_similar_and_exclude():
     assert emb.most_similar(np.array([0, 1.0]), k=1)[0][0] == "c"
     with pytest.raises(InputError):
         emb.most_similar(np.ones(3))
+
+
+def test_read_log_headerless_file_with_names(tmp_path):
+    p = tmp_path / "ub.csv"
+    p.write_text("1,10,7,pv,100\n1,11,7,buy,160\n2,10,7,pv,50\n")
+    ev = read_log(p, names=["user", "item", "category", "event", "timestamp"], event_col="event")
+    assert ev.item_vocab.keys[ev.items].tolist() == ["10", "11", "10"]
+    assert ev.lines.tolist() == [1, 2, 3]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,10,7,pv,100\n1,11,7,buy\n")
+    with pytest.raises(InputError, match=r"bad.csv:2"):
+        read_log(bad, names=["user", "item", "category", "event", "timestamp"])
+
+
+def test_read_real_taobao_slice(shared_data):
+    ev = read_log(shared_data / "taobao-userbehavior-slice" / "UserBehavior.csv",
+                  names=["user", "item", "category", "event", "timestamp"], event_col="event")
+    assert len(ev) == 96168 and len(ev.user_vocab) == 58732 and len(ev.item_vocab) == 75384

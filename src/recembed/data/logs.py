@@ -55,7 +55,7 @@ class Events:
 _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-def _read_table(path: Path, sep: str | None) -> tuple[pd.DataFrame, int, str | None]:
+def _read_table(path: Path, sep: str | None, names=None) -> tuple[pd.DataFrame, int, str | None]:
     """Read all columns as strings; returns the frame, the line number of its first row and the separator."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
@@ -72,7 +72,8 @@ def _read_table(path: Path, sep: str | None) -> tuple[pd.DataFrame, int, str | N
             # index_col=False: otherwise pandas silently turns the first column into the index
             # when every data line has one field more than the header
             df = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, na_values=[""],
-                             skip_blank_lines=False, engine="c", index_col=False)
+                             skip_blank_lines=False, engine="c", index_col=False,
+                             header=None if names else "infer", names=names)
     except pd.errors.ParserError as e:
         m = _FIELDS_RE.search(str(e))
         if m:
@@ -84,11 +85,11 @@ def _read_table(path: Path, sep: str | None) -> tuple[pd.DataFrame, int, str | N
         raise InputError(f"not valid UTF-8 ({e.reason})", path) from None
     if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
         # pandas only warns (and drops fields) when a line is longer than the header
-        _raise_on_ragged_line(path, sep, len(df.columns))
-    return df, 2, sep
+        _raise_on_ragged_line(path, sep, len(df.columns), skip_header=not names)
+    return df, 1 if names else 2, sep
 
 
-def _raise_on_ragged_line(path: Path, sep: str, n_columns: int) -> None:
+def _raise_on_ragged_line(path: Path, sep: str, n_columns: int, skip_header: bool = True) -> None:
     """Raise :class:`InputError` at the first non-blank line whose field count differs from the header's.
 
     Only called on the error path, so a slow pure-Python scan is fine; the ``csv`` module
@@ -96,7 +97,8 @@ def _raise_on_ragged_line(path: Path, sep: str, n_columns: int) -> None:
     """
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
         reader = csv.reader(fh, delimiter=sep)
-        next(reader, None)
+        if skip_header:
+            next(reader, None)
         for row in reader:
             if row and len(row) != n_columns:
                 raise InputError(f"expected {n_columns} columns, found {len(row)}", path, reader.line_num)
@@ -148,13 +150,15 @@ def _finite(out: np.ndarray, fail) -> np.ndarray:
 
 def read_log(log, *, user_col: str = "user", item_col: str = "item", time_col: str = "timestamp",
              weight_col: str | None = None, event_col: str | None = None, event_weights: dict | None = None,
-             sep: str | None = None, time_format: str | None = None) -> Events:
+             sep: str | None = None, time_format: str | None = None, names=None) -> Events:
     """Read a behaviour log from CSV/TSV/Parquet (by extension) or a DataFrame.
 
     Columns are found by name (``user_col`` ...); ids are kept as strings. A column
     named ``weight`` is used as the event weight when ``weight_col`` is not given.
     ``event_weights`` maps values of ``event_col`` (e.g. ``{"pv": 1, "buy": 4}``) to weights.
     Times are numbers (seconds) or anything :func:`pandas.to_datetime` parses.
+    ``names`` gives the column names of a CSV/TSV file that has no header line
+    (e.g. Taobao's ``UserBehavior.csv``: ``["user", "item", "category", "event", "timestamp"]``).
 
     Raises :class:`InputError` naming the file, line and problem for: a missing file or
     column, an empty log, a line with the wrong number of columns, a missing id, a weight
@@ -173,7 +177,7 @@ def read_log(log, *, user_col: str = "user", item_col: str = "item", time_col: s
         source = "<DataFrame>"
     else:
         path = check_readable(log)
-        df, first_line, sep = _read_table(path, sep)
+        df, first_line, sep = _read_table(path, sep, names)
         df = df.astype(object).where(df.notna(), None)
         source = str(path)
     lines = np.arange(len(df), dtype=np.int64) + first_line
