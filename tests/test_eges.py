@@ -228,3 +228,31 @@ def test_plot_side_info_weights(fitted, tmp_path):
     out = tmp_path / "weights.png"
     fitted.plot_side_info_weights(out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("method", ["eges", "ges", "bge"])
+def test_cli_embeds_every_item_of_the_table(tmp_path, method):
+    from recembed.cli import main
+
+    log, items = shop()
+    log[["user", "item", "timestamp"]].to_csv(tmp_path / "log.csv", index=False)
+    # a multi-valued column as the CLI reads it: ';' inside one cell
+    t = items.assign(tags=[f"t{i % 3};t{i % 5}" for i in range(len(items))])
+    t.to_csv(tmp_path / "items.csv", index=False)
+    out = tmp_path / "out.emb"
+    rc = main(["embed", method, "--log", str(tmp_path / "log.csv"), "--items", str(tmp_path / "items.csv"),
+               "--output", str(out), "--threads", "2", "--seed", "1", "--dim", "8", "--epochs", "1", "-q"])
+    assert rc == 0
+    emb = Embeddings.load(out)
+    assert set(emb.keys.tolist()) == set(t["item"].astype(str))
+    assert np.all(np.isfinite(emb.vectors))
+
+
+def test_int_columns_with_missing_values_keep_their_codes():
+    from recembed.data.side_info import SideInfo
+
+    t = pd.DataFrame({"item": ["a", "b", "c"], "brand": [7, 8, 7]})
+    si = SideInfo().fit(t)
+    shifted = t.astype(object).set_index("item").reindex(["a", "zz"]).reset_index()   # 7 -> 7.0, NaN
+    enc = si.encode(shifted)
+    assert enc.fields[0].indices.tolist() == [si.vocabs[0].index("7"), 0]

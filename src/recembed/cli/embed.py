@@ -378,6 +378,72 @@ from .graph import walk_methods as _walk_methods  # noqa: E402  (uses the helper
 METHODS.update(_walk_methods())
 
 
+# -- EGES / GES / BGE: the item graph of a log plus side information (recembed.models.eges) ----------
+EGES_DEFAULTS = {"dim": 64, "epochs": 3, "seed": 1}
+
+
+def _add_eges(p: argparse.ArgumentParser, items_required: bool = True) -> None:
+    g = p.add_argument_group("input")
+    g.add_argument("--log", required=True, metavar="PATH",
+                   help="behaviour log (.csv, .tsv, .parquet) with user, item and time columns; consecutive "
+                        "actions of a session become weighted edges of the item graph")
+    g.add_argument("--items", required=items_required, default=None, metavar="PATH",
+                   help="item table (.csv, .tsv, .parquet): item id first (or a column named 'item'), then "
+                        "side-info columns; ';' separates values of a multi-valued cell. Every item of the "
+                        "table gets a vector, items never in the log from side information alone"
+                   + ("" if items_required else " (BGE: the centroid of the graph items)"))
+    g.add_argument("--user-col", default=_S, metavar="NAME", help="log user column (default: user)")
+    g.add_argument("--log-item-col", dest="log_item_col", default=_S, metavar="NAME",
+                   help="log item column (default: item)")
+    g.add_argument("--time-col", default=_S, metavar="NAME",
+                   help="log time column: seconds or dates/times pandas parses (default: timestamp)")
+    g.add_argument("--session-gap", type=duration, default=_S, metavar="GAP",
+                   help="start a new session after this much inactivity: seconds or 30m, 1h, 2d; 'none' for one "
+                        "sequence per user (default: 1h)")
+    m = p.add_argument_group("model")
+    m.add_argument("--walks-per-node", type=positive_int, default=_S, metavar="N", help="walks per item (default: 10)")
+    m.add_argument("--walk-length", type=positive_int, default=_S, metavar="N", help="items per walk (default: 20)")
+    m.add_argument("--window", type=positive_int, default=_S, metavar="N", help="skip-gram window (default: 5)")
+    m.add_argument("--negative", type=positive_int, default=_S, metavar="K", help="negative samples (default: 5)")
+    m.add_argument("--alpha", type=positive_float, default=_S, metavar="LR", help="learning rate (default: 0.025)")
+    if items_required:
+        m.add_argument("--cold-start", choices=["regression", "attention", "mean"], default=_S,
+                       help="how items outside the graph get vectors from side information (default: regression)")
+
+
+def _run_eges(cls_name: str):
+    def run(args) -> Result:
+        from ..models import eges
+
+        cls = getattr(eges, cls_name)
+        params = {k: v for k, v in estimator_params(args, cls).items() if k != "item_col"}
+        read = {k: getattr(args, a) for k, a in (("user_col", "user_col"), ("item_col", "log_item_col"),
+                                                  ("time_col", "time_col")) if hasattr(args, a)}
+        model = cls(**params).fit(args.log, items=args.items, **read)
+        _check_keys_fit(model.embeddings_.keys, args)
+        return Result(model.embeddings_, n_tokens=model.n_tokens_, epochs=model.epochs,
+                      train_seconds=model.train_seconds_)
+
+    return run
+
+
+METHODS.update({
+    "eges": Method(
+        "EGES: item graph of a log + side information, learned per-item weights (cold items from side info)",
+        _add_eges, _run_eges("EGES"),
+        "Enhanced Graph Embedding with Side information (Wang et al., KDD 2018): weighted walks on the session "
+        "item graph, skip-gram whose input is a per-item learned weighted mean of the item-id and side-info "
+        "embeddings. Items of --items never seen in --log get vectors from their side information.",
+        EGES_DEFAULTS),
+    "ges": Method(
+        "GES: as EGES with a plain mean of the item-id and side-info embeddings",
+        _add_eges, _run_eges("GES"), None, EGES_DEFAULTS),
+    "bge": Method(
+        "BGE: DeepWalk on the weighted session item graph (no side information)",
+        lambda p: _add_eges(p, items_required=False), _run_eges("BGE"), None, EGES_DEFAULTS),
+})
+
+
 # -- the driver ----------------------------------------------------------------------------------
 def register(subparsers) -> None:
     """Add ``embed`` and one sub-command per entry of :data:`METHODS`."""
