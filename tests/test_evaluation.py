@@ -302,6 +302,28 @@ def test_edge_operators():
         edge_features(u, v, "concat")
 
 
+def test_heuristics_agree_with_networkx():
+    import networkx as nx
+
+    from recembed.evaluation import heuristic_scores, link_heuristics
+
+    g = _random_graph(n=80, m=300, seed=7)
+    split = split_edges(g, test_fraction=0.3, seed=0)
+    G = split.residual.to_networkx()
+    G.remove_edges_from(nx.selfloop_edges(G))
+    keys = g.vocab.keys
+    pairs = np.vstack([split.test_pos[:20], split.test_neg[:20]])
+    ours = heuristic_scores(split.residual, pairs)
+    named = [(keys[a], keys[b]) for a, b in pairs]
+    ref = {"jaccard": [p for *_, p in nx.jaccard_coefficient(G, named)],
+           "adamic_adar": [p for *_, p in nx.adamic_adar_index(G, named)],
+           "preferential_attachment": [p for *_, p in nx.preferential_attachment(G, named)],
+           "common_neighbors": [len(list(nx.common_neighbors(G, a, b))) for a, b in named]}
+    for name, values in ref.items():
+        np.testing.assert_allclose(ours[name], values, err_msg=name)
+    assert set(link_heuristics(split)) == {"common_neighbors", "jaccard", "adamic_adar", "preferential_attachment"}
+
+
 def test_spectral_baseline_beats_chance():
     g = _cliques(k=6, size=10)
     split = split_edges(g, test_fraction=0.3, seed=0)
@@ -396,6 +418,7 @@ def test_evaluate_link_prediction_command_with_saved_split(tmp_path, capsys):
                "--json", str(tmp_path / "r.json")])
     assert rc == 0
     first = json.loads((tmp_path / "r.json").read_text())
+    assert first["heuristics"]["common_neighbors"] > 0.9  # cliques: every held-out edge has common neighbours
     assert first["auc"]["hadamard"] > 0.9 and first["n_test_pos"] == round(0.5 * g.n_edges)
     capsys.readouterr()
     rc = main(["evaluate", "link-prediction", "--split", str(tmp_path / "split"), "--emb", str(tmp_path / "s.emb"),

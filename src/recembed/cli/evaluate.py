@@ -221,6 +221,9 @@ def _add_link_prediction(p: argparse.ArgumentParser) -> None:
     p.add_argument("--operators", nargs="+", default=["hadamard", "average", "l1", "l2"],
                    choices=["hadamard", "average", "l1", "l2"], metavar="OP",
                    help="edge operators to score (default: hadamard average l1 l2)")
+    p.add_argument("--no-heuristics", dest="heuristics", action="store_false",
+                   help="skip the reference scores (common neighbours, Jaccard, Adamic-Adar, preferential "
+                        "attachment on the residual graph; default: reported next to the embedding's AUC)")
     p.add_argument("--emb-out", metavar="PATH", help="also write the trained vectors here")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     add_common_training_args(p)
@@ -274,7 +277,7 @@ def _run_link_prediction(args) -> int:
     import warnings
 
     from ..embeddings import Embeddings
-    from ..evaluation.link_prediction import EdgeSplit, link_prediction, split_edges
+    from ..evaluation.link_prediction import EdgeSplit, link_heuristics, link_prediction, split_edges
 
     if args.data_dir and not args.dataset:
         raise InputError("--data-dir only applies with --dataset")
@@ -325,9 +328,15 @@ def _run_link_prediction(args) -> int:
     res = link_prediction(emb, split, operators=args.operators, seed=getattr(args, "seed", 0))
     print(f"{label} on {source}")
     print(res)
+    heur = None
+    if args.heuristics:
+        heur = link_heuristics(split)
+        print("  reference, no embedding (scores on the residual graph):")
+        for name, value in heur.items():
+            print(f"  {name:<24} {value:7.4f}")
     if args.json:
         _write_json(args.json, {"graph": str(source), "embeddings": label, "train_seconds": seconds,
-                                **res.to_dict(), "split": split.params})
+                                **res.to_dict(), "heuristics": heur, "split": split.params})
     return 0
 
 
