@@ -310,8 +310,13 @@ class Word2Vec(EmbeddingEstimator):
                     pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
                     for t in pool:
                         t.start()
-                    for t in pool:
-                        t.join()
+                    try:
+                        for t in pool:
+                            t.join()
+                    except BaseException as e:  # Ctrl-C: let the workers finish their job, then stop
+                        errors.append(e)
+                        for t in pool:
+                            t.join()
                     if errors:
                         raise errors[0]
                 train_time += time.perf_counter() - t0
