@@ -340,3 +340,13 @@ class TestItem2VecContract(EstimatorContract):
 
     def make_input(self):
         return cluster_corpus(n_seq=60)
+
+
+def test_corpus_with_bad_ids_or_weights_is_refused():
+    c = Corpus.from_sequences([["a", "b", "c"]])
+    bad = Corpus(np.array([0, 1, 7], dtype=np.int32), c.offsets, c.vocab)
+    with pytest.raises(InputError, match="outside"):
+        Word2Vec(dim=4, threads=1).fit(bad)
+    neg = Corpus(c.tokens, c.offsets, c.vocab, weights=[-1.0])
+    with pytest.raises(InputError, match="weights"):
+        Word2Vec(dim=4, threads=1).fit(neg)

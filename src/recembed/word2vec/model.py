@@ -160,8 +160,6 @@ class Word2Vec(EmbeddingEstimator):
             raise InputError(f"seed must be an integer >= 0, got {self.seed!r}")
         if not all(callable(cb) for cb in (self.callbacks or ())):
             raise InputError("callbacks must be callables cb(epoch, loss, model)")
-        if self.dim * 8 > 2 ** 31:
-            raise InputError(f"dim={self.dim} is too large")
 
     # -- input ----------------------------------------------------------------
     def _as_corpus(self, X) -> Corpus:
@@ -214,6 +212,11 @@ class Word2Vec(EmbeddingEstimator):
     def _fit_corpus(self, corpus: Corpus):
         vocab = corpus.vocab
         v, d = len(vocab), int(self.dim)
+        # the kernels index without bounds checks: refuse a corpus that would write out of bounds
+        if corpus.n_tokens and (int(corpus.tokens.min()) < 0 or int(corpus.tokens.max()) >= v):
+            raise InputError(f"corpus has token ids outside its vocabulary of {v} keys")
+        if corpus.weights is not None and not (np.all(np.isfinite(corpus.weights)) and np.all(corpus.weights >= 0)):
+            raise InputError("sequence weights must be finite and >= 0")
         neg = int(self.negative)
         alpha = float(self.alpha) if self.alpha is not None else (0.025 if self.sg else 0.05)
         min_alpha = min(float(self.min_alpha), alpha)
@@ -242,7 +245,7 @@ class Word2Vec(EmbeddingEstimator):
         n_jobs = len(bounds) - 1
         threads = max(1, min(threads, n_jobs))
         max_len = int(np.diff(offsets).max())
-        max_ctx = 2 * int(self.window) if self.basket else 2 * int(self.window)
+        max_ctx = 2 * int(self.window)  # contexts of one token, windowed or basket
         batch = bool(self.sg and not self.hs and neg > 0 and self._sgns_batch)
         total_words = float(n_tok) * int(self.epochs)
 
