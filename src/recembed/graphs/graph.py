@@ -96,7 +96,9 @@ class Graph:
         both = np.empty(2 * len(src), dtype=object)
         both[0::2], both[1::2] = src, dst
         allkeys = np.concatenate([extra, both]) if len(extra) else both
-        codes, uniques = pd.factorize(pd.Series(allkeys, dtype=object).astype(str).to_numpy(dtype=object))
+        if pd.api.types.infer_dtype(allkeys, skipna=False) != "string":  # ids read from a file already are
+            allkeys = pd.Series(allkeys, dtype=object).astype(str).to_numpy(dtype=object)
+        codes, uniques = pd.factorize(allkeys)
         codes = codes[len(extra):]
         if len(uniques) > _MAX_NODES:
             raise InputError(f"{len(uniques)} nodes: more than int32 indices can address")
