@@ -26,7 +26,10 @@ import threading
 
 import numba
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .._io import InputError, check_positive
 from ._base import BaseIndex
@@ -201,6 +204,28 @@ def _find(codes, lo, hi, c):
 
 
 # --------------------------------------------------------------------------- search
+@intrinsic
+def _prefetch(typingctx, arr, row, col):
+    """Hint the CPU to fetch ``arr[row, col]``'s cache line (LLVM's prefetch; never faults)."""
+    sig = types.void(arr, row, col)
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        idx = [context.cast(builder, a, t, types.intp) for a, t in zip(args[1:], signature.args[1:])]
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, idx, wraparound=False)
+        i8p, i32 = ir.IntType(8).as_pointer(), ir.IntType(32)
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, i32, i32, i32]),
+                                            "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+_PREFETCH_AHEAD = 8
+
+
 @njit(cache=True, nogil=True, fastmath=True)
 def _score(data, row, q, inv, sqn, kind):
     s = np.float32(0.0)
@@ -277,7 +302,13 @@ def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
         n_p_want *= 4
     # 2. score them in a branch-free loop: the vector reads are cache misses, and
     # independent iterations let the CPU overlap them (a heap push per row would not)
+    d = data.shape[1]
     for i in range(n_cand):
+        if i + _PREFETCH_AHEAD < n_cand:
+            # ask for a row a few iterations ahead: its lines arrive while we compute
+            nxt = cand[i + _PREFETCH_AHEAD]
+            for j in range(0, d, 16):
+                _prefetch(data, nxt, j)
         cscore[i] = _score(data, cand[i], q, inv, sqn, kind)
     # 3. keep the best k
     hs = np.empty(k, dtype=np.float32)
