@@ -170,3 +170,22 @@ def test_blogcatalog_reads_fast(shared_data):
     assert g.n_nodes == 10312 and g.n_edges == 333983 and not g.weighted
     assert len(g.indices) == 2 * 333983
     assert seconds < 2.0, f"reading BlogCatalog took {seconds:.2f} s"  # < 1 s on an idle core
+
+
+def test_docs_graphs_md_examples_run():
+    import doctest
+    from pathlib import Path
+
+    doc = Path(__file__).resolve().parents[1] / "docs" / "graphs.md"
+    result = doctest.testfile(str(doc), module_relative=False, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted > 10
+
+
+@pytest.mark.parametrize("module", ["recembed.graphs.graph", "recembed.graphs.item_graph", "recembed.walks.engine",
+                                    "recembed.models.deepwalk", "recembed.models.node2vec"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0

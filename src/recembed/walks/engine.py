@@ -338,6 +338,15 @@ def _compact(out, lengths, walk_length):
     return w
 
 
+@njit(cache=True, nogil=True)
+def _count(tokens, n):
+    # np.bincount would first copy the int32 tokens to int64 (2x the walks' memory)
+    counts = np.zeros(n, dtype=np.int64)
+    for t in tokens:
+        counts[t] += 1
+    return counts
+
+
 # -- Python surface -----------------------------------------------------------------------
 class Walker:
     """Random walks on a :class:`~recembed.graphs.Graph`, written into :class:`~recembed.Corpus` objects.
@@ -474,7 +483,7 @@ def _to_corpus(out, lengths, walk_length, keys) -> Corpus:
         out = out[:used].copy() if used < 0.9 * len(out) else out[:used]
     offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    counts = np.bincount(out, minlength=len(keys)).astype(np.int64)
+    counts = _count(out, len(keys))
     return Corpus(out, offsets, Vocab(keys, counts))
 
 
