@@ -360,6 +360,15 @@ def test_plot_command_writes_png(tmp_path, capsys):
     assert "tsne map: 90 of 90 vectors, 90 labelled, 3 colours" in capsys.readouterr().err
 
 
+def test_plot_map_title_sample_and_groups(tmp_path):
+    from recembed.evaluation.plot import plot_embeddings
+
+    emb, _ = _write_emb(tmp_path)
+    info = plot_embeddings(emb, tmp_path / "m.png", labels={"n0": "a", "n1": "b"}, method="pca", max_points=50)
+    assert info["n_points"] == 50 and info["n_total"] == 90 and info["n_labelled"] <= 2
+    assert info["title"] == "v.emb: PCA map, 50 of 90 points (random sample)"
+
+
 def test_plot_loss_from_csv_json_and_model(tmp_path):
     from recembed.evaluation.plot import read_losses
 

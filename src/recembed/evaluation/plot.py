@@ -96,7 +96,7 @@ def plot_embeddings(embeddings, path, labels=None, method: str = "tsne", seed: i
     path : output ``.png``.
     labels : optional labels (any form :func:`~recembed.evaluation.as_label_pairs` takes). A node
         with several labels is coloured by its most frequent one; the :data:`MAX_CLASSES` most
-        frequent labels get colours, the rest and unlabelled nodes are grey.
+        frequent labels get colours, nodes of other labels are dark grey, unlabelled ones light grey.
     method : ``tsne`` (default), ``umap``, ``pca`` or ``auto``.
     max_points : draw a seeded random sample of this many vectors (stated in the title);
         ``None``: all.
@@ -104,7 +104,8 @@ def plot_embeddings(embeddings, path, labels=None, method: str = "tsne", seed: i
 
     Returns
     -------
-    dict with ``n_points``, ``n_total``, ``n_labelled``, ``classes`` (drawn in colour), ``method``.
+    dict with ``n_points``, ``n_total``, ``n_labelled``, ``classes`` (drawn in colour), ``method``,
+    ``title``.
 
     Examples
     --------
@@ -143,26 +144,30 @@ def plot_embeddings(embeddings, path, labels=None, method: str = "tsne", seed: i
     fig, ax = plt.subplots(figsize=(9, 7.5) if classes else (7.5, 7.5), dpi=120)
     size = point_size if point_size is not None else float(np.clip(12000 / len(rows), 2, 30))
     lab = color_of.to_numpy(dtype=object)
-    grey = ~np.isin(lab, classes)
-    if grey.any():
-        ax.scatter(xy[grey, 0], xy[grey, 1], s=size, c="#c8c8c8", linewidths=0,
-                   label="other / unlabelled" if classes else None, rasterized=True)
+    unlabelled = lab == ""
+    other = ~unlabelled & ~np.isin(lab, classes)
+    for mask, colour, group in ((unlabelled, "#e0e0e0", "unlabelled"), (other, "#a8a8a8", "other labels")):
+        if mask.any():
+            ax.scatter(xy[mask, 0], xy[mask, 1], s=size, c=colour, linewidths=0,
+                       label=f"{group} ({mask.sum():,})" if classes or labels is not None else None,
+                       rasterized=True)
     for c, colour in zip(classes, _palette(len(classes), plt)):
         m = lab == c
         ax.scatter(xy[m, 0], xy[m, 1], s=size, color=colour, linewidths=0, label=f"{c} ({m.sum():,})",
                    rasterized=True)
-    if classes:
+    if classes or labels is not None:
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, markerscale=max(1.0, 30 / size) ** 0.5,
                   frameon=False, title="label (points)")
     shown = f"{len(rows):,} of {n_total:,} points (random sample)" if len(rows) < n_total else f"{n_total:,} points"
-    ax.set_title(title or f"{Path(name).name}: {used.upper() if used == 'pca' else used} map, {shown}", fontsize=10)
+    title = title or f"{Path(name).name}: {used.upper() if used == 'pca' else used} map, {shown}"
+    ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
     fig.tight_layout()
     _save_png(fig, path)
     plt.close(fig)
     return {"n_points": len(rows), "n_total": n_total, "n_labelled": int(np.count_nonzero(lab != "")),
-            "classes": classes, "method": used}
+            "classes": classes, "method": used, "title": title}
 
 
 def _save_png(fig, path) -> None:
