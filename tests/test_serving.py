@@ -210,7 +210,7 @@ def test_cli_index_build_query_tune(tmp_path, capsys):
     items, _ = make_items(n=1500)
     items.save(tmp_path / "items.npz")
     assert main(["index", "build", "--items", str(tmp_path / "items.npz"), "--out", str(tmp_path / "i.npz"),
-                 "--type", "lsh", "--tune", "--max-time", "10", "--sample", "100"]) == 0
+                 "--type", "lsh", "--tune", "--max-time", "120", "--sample", "100"]) == 0
     capsys.readouterr()
     assert main(["index", "query", "--index", str(tmp_path / "i.npz"), "--key", "item3", "-k", "5"]) == 0
     line = capsys.readouterr().out.strip()
