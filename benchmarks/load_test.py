@@ -69,6 +69,7 @@ async def run_load(url, keys, k, concurrency, duration, max_requests, swap_path)
     lat, statuses, versions = [], {}, {}
     sent = 0
     t_end = time.perf_counter() + duration
+    hard_end = t_end + duration  # a slow swap extends the run, at most to twice the duration
     swap_info = {}
     rng = random.Random(0)
     limits = httpx.Limits(max_connections=concurrency + 2, max_keepalive_connections=concurrency + 2)
@@ -96,6 +97,9 @@ async def run_load(url, keys, k, concurrency, duration, max_requests, swap_path)
             r = await client.post("/admin/reload", json={"items": str(swap_path), "version": "v2"}, timeout=600)
             swap_info.update(status=r.status_code, seconds=time.perf_counter() - t0,
                              at=duration / 2, body=r.json() if r.status_code == 200 else r.text)
+            nonlocal t_end
+            # keep the load on for a while after the swap, so the new version is served too
+            t_end = min(hard_end, max(t_end, time.perf_counter() + min(5.0, duration / 4)))
 
         t_start = time.perf_counter()
         tasks = [worker() for _ in range(concurrency)] + ([swapper()] if swap_path else [])

@@ -221,3 +221,33 @@ def test_cli_index_build_query_tune(tmp_path, capsys):
     out = capsys.readouterr()
     assert "recall" in out.out and "chosen:" in out.err
     assert main(["index", "query", "--index", str(tmp_path / "i.npz"), "--key", "ghost"]) == 2
+
+
+def test_reload_keeps_tuned_lsh_parameters_for_a_similar_catalogue():
+    items, _ = make_items(n=2000)
+    svc = RecallService(items, index="lsh")
+    first = svc.current.index
+    assert hasattr(first, "tune_report_")
+    svc.reload(items=make_items(n=2100, seed=3)[0])
+    second = svc.current.index
+    assert not hasattr(second, "tune_report_")
+    assert (second.n_bits, second.n_tables, second.n_probes) == (first.n_bits_, first.n_tables_, first.n_probes_)
+    svc.reload(items=make_items(n=2100, seed=4)[0], retune=True)
+    assert hasattr(svc.current.index, "tune_report_")
+
+
+def test_explorer_api(server):
+    _, client, _ = server
+    sug = client.get("/api/suggest", params={"q": "item1"}).json()["items"]
+    assert sug and all(s["item"].startswith("item1") for s in sug) and "genre" in sug[0]
+    by_text = client.get("/api/suggest", params={"q": "g3"}).json()["items"]
+    assert by_text and all(s["genre"] == "g3" for s in by_text)
+    m = client.get("/api/map", params={"color": "price"}).json()
+    assert m["numeric"] and len(m["points"]) == 600 and {"x", "y", "c", "item"} <= set(m["points"][0])
+    assert client.get("/api/map", params={"color": "nope"}).status_code == 422
+    ex = client.get("/api/explore/item4", params={"k": 3}).json()
+    assert len(ex["neighbours"]) == 3 and len(ex["xy"]) == 2 and "genre" in ex["info"]
+    page = client.get("/explorer")
+    assert page.status_code == 200 and "explorer.js" in page.text
+    assert client.get("/static/explorer.js").status_code == 200
+    assert client.get("/static/../app.py").status_code == 404

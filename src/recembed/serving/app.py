@@ -148,6 +148,7 @@ class ReloadRequest(BaseModel):
     users: str | None = None
     item_table: str | None = None
     version: str | None = None
+    retune: bool = False
 
 
 class _Metrics:
@@ -265,7 +266,7 @@ class RecallService:
         self._current = self._make_version(items, users, item_table, version)
 
     # -- versions -----------------------------------------------------------
-    def _make_version(self, items, users, item_table, name) -> Version:
+    def _make_version(self, items, users, item_table, name, retune: bool = False) -> Version:
         items = _load_embeddings(items)
         users = _load_embeddings(users)
         if items is None or len(items) == 0:
@@ -273,7 +274,15 @@ class RecallService:
         if users is not None and users.dim != items.dim:
             raise InputError(f"user vectors have dim {users.dim}, items have dim {items.dim}")
         table, columns = _load_table(item_table)
-        idx = build_index(items, self.index_kind, self.metric, self.index_params)
+        params = dict(self.index_params)
+        prev = getattr(self, "_current", None)
+        if (not retune and prev is not None and self.index_kind == "lsh" and not params.get("n_probes")
+                and 0.8 <= len(items) / len(prev.items) <= 1.25 and prev.items.dim == items.dim):
+            # a new version of a catalogue of about the same size: keep the tuned parameters
+            # (a swap then costs one build, seconds, instead of a tuning run)
+            old = prev.index
+            params.update(n_bits=old.n_bits_, n_tables=old.n_tables_, n_probes=old.n_probes_)
+        idx = build_index(items, self.index_kind, self.metric, params)
         self._n_versions += 1
         return Version(name=name or str(self._n_versions), items=items, users=users, index=idx,
                        table=table, columns=columns, loaded_at=time.time())
@@ -282,13 +291,15 @@ class RecallService:
     def current(self) -> Version:
         return self._current
 
-    def reload(self, items, users=None, item_table=None, version: str | None = None) -> str:
+    def reload(self, items, users=None, item_table=None, version: str | None = None, retune: bool = False) -> str:
         """Load a new version and build its index while the current one keeps serving; then swap.
 
-        Returns the new version's name. On any error the current version stays.
+        An LSH index keeps the tuned parameters of the current version when the catalogue
+        size changed by less than 25% (``retune=True`` tunes again). Returns the new
+        version's name. On any error the current version stays.
         """
         with self._reload_lock:
-            new = self._make_version(items, users, item_table, version)
+            new = self._make_version(items, users, item_table, version, retune=retune)
             with self._swap_lock:
                 self._current = new
         return new.name
@@ -427,7 +438,8 @@ def create_app(items, users=None, index: str = "exact", item_table=None, metric:
         @app.post("/admin/reload")
         def reload(req: ReloadRequest):
             try:
-                name = service.reload(req.items, users=req.users, item_table=req.item_table, version=req.version)
+                name = service.reload(req.items, users=req.users, item_table=req.item_table, version=req.version,
+                                      retune=req.retune)
             except InputError as e:
                 fail(422, e)
             return service.health() | {"version": name}
