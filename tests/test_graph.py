@@ -164,12 +164,13 @@ def test_remove_edges_and_subgraph():
 def test_blogcatalog_reads_fast(shared_data):
     path = shared_data / "blogcatalog" / "edges.csv"
     Graph.from_edgelist(path)  # warm the page cache
-    t = time.perf_counter()
+    # CPU time, not wall time: the test machine's cores are shared
+    t = time.process_time()
     g = Graph.from_edgelist(path)
-    seconds = time.perf_counter() - t
+    seconds = time.process_time() - t
     assert g.n_nodes == 10312 and g.n_edges == 333983 and not g.weighted
     assert len(g.indices) == 2 * 333983
-    assert seconds < 2.0, f"reading BlogCatalog took {seconds:.2f} s"  # < 1 s on an idle core
+    assert seconds < 1.5, f"reading BlogCatalog took {seconds:.2f} s of CPU"  # ~0.5 s on an idle core
 
 
 def test_docs_graphs_md_examples_run():

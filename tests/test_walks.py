@@ -78,14 +78,14 @@ def chi2_check(g: Graph, walks, p: float, q: float, min_per_cell: float = 8.0, m
                                       (4, 0.25, "rejection"), (0.5, 2, "alias"), (4, 0.25, "alias")])
 def test_transition_frequencies_match_exact_probabilities(weighted, directed, p, q, mode):
     g = make_graph(weighted, directed)
-    walks = Walker(g, p=p, q=q, mode=mode).walks(walks_per_node=1500, walk_length=12, seed=11)
+    walks = Walker(g, p=p, q=q, mode=mode).walks(walks_per_node=800, walk_length=12, seed=11)
     chi2_check(g, walks, p, q)
 
 
 def test_chi2_check_catches_a_wrong_law():
     # the check must fail when the walks follow other parameters than claimed
     g = make_graph(True, False)
-    walks = Walker(g, p=4, q=0.25).walks(walks_per_node=1500, walk_length=12, seed=11)
+    walks = Walker(g, p=4, q=0.25).walks(walks_per_node=800, walk_length=12, seed=11)
     with pytest.raises(AssertionError):
         chi2_check(g, walks, 1, 1)
 
