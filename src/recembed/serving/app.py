@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict
 
@@ -403,8 +404,15 @@ def create_app(items, users=None, index: str = "exact", item_table=None, metric:
     def health():
         return service.health()
 
-    @app.get("/items/{item_id}/similar")
-    def similar(item_id: str, k: str = Query("10", description=f"1..{service.max_k}")):
+    # LSH/HNSW answers take well under a millisecond: run them on the event loop rather than
+    # paying a worker-thread hand-off per request; brute force (and faiss set-ups of unknown
+    # cost) can take tens of ms at scale, so they go to the thread pool, never blocking the loop
+    inline = index in ("lsh", "hnsw")
+
+    async def _call(fn, *args):
+        return fn(*args) if inline else await run_in_threadpool(fn, *args)
+
+    def _similar(item_id: str, k: str):
         try:
             kk = int(k)
         except ValueError:
@@ -416,6 +424,10 @@ def create_app(items, users=None, index: str = "exact", item_table=None, metric:
             fail(404, e)
         except (ValueError, InputError) as e:
             fail(422, e)
+
+    @app.get("/items/{item_id}/similar")
+    async def similar(item_id: str, k: str = Query("10", description=f"1..{service.max_k}")):
+        return await _call(_similar, item_id, k)
 
     @app.post("/recall")
     def recall(req: RecallRequest):
