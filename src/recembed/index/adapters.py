@@ -2,8 +2,9 @@
 
 Both keep the vectors in :class:`~recembed.index._base.BaseIndex` (so ``remove``,
 re-``add`` and ``save``/``load`` work the same everywhere) and build their native index
-from them before the first query after a change; ``load`` rebuilds it (the native
-index is not stored). Install with ``pip install 'recembed[bench]'`` (or the packages
+from them before the first query after a change; ``save`` also stores the native index
+(hnswlib's multi-threaded build is not deterministic), so ``load`` answers identically.
+Install with ``pip install 'recembed[bench]'`` (or the packages
 ``faiss-cpu`` / ``hnswlib``).
 """
 from __future__ import annotations
@@ -68,6 +69,33 @@ class HNSWIndex(BaseIndex):
         idx.init_index(max_elements=n, M=self.M, ef_construction=self.ef_construction, random_seed=self.seed)
         idx.add_items(self._vectors, np.arange(n), num_threads=self.n_threads or -1)
         self._native = idx
+
+    def _extra_state(self):
+        # hnswlib's multi-threaded build is not deterministic: store the graph itself
+        if self._dirty:
+            return {}
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "hnsw.bin")
+            self._native.save_index(path)
+            with open(path, "rb") as fh:
+                return {"native": np.frombuffer(fh.read(), dtype=np.uint8)}
+
+    def _load_extra_state(self, arrays, meta):
+        self._dirty = True
+        if "native" not in arrays:
+            return
+        import tempfile
+
+        hnswlib = _require("hnswlib", "hnswlib")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "hnsw.bin")
+            arrays["native"].tofile(path)
+            idx = hnswlib.Index(space=self.metric, dim=self.dim)
+            idx.load_index(path, max_elements=len(self))
+        self._native = idx
+        self._dirty = False
 
     def _search(self, Q, k, ef: int | None = None):
         self._native.set_ef(max(ef or self.ef, k))
@@ -138,6 +166,23 @@ class FaissIndex(BaseIndex):
         self._native = idx
         self._rr = X  # what candidates are re-ranked against
         self._rr_sq = np.einsum("ij,ij->i", X, X) if self.metric == "l2" else None
+
+    def _extra_state(self):
+        if self._dirty:
+            return {}
+        faiss = _require("faiss", "faiss-cpu")
+        return {"native": faiss.serialize_index(self._native)}
+
+    def _load_extra_state(self, arrays, meta):
+        self._dirty = True
+        if "native" not in arrays:
+            return
+        faiss = _require("faiss", "faiss-cpu")
+        self._native = faiss.deserialize_index(np.ascontiguousarray(arrays["native"]))
+        X = self._data(self._vectors)
+        self._rr = X
+        self._rr_sq = np.einsum("ij,ij->i", X, X) if self.metric == "l2" else None
+        self._dirty = False
 
     def _search(self, Q, k, k_factor: int | None = None):
         n = len(self)
