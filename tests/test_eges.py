@@ -91,9 +91,9 @@ def test_one_step_matches_autograd_and_moves_every_table():
             for j in range(F))
     loss = -torch.nn.functional.logsigmoid(H @ Zt[u])
     loss.backward()
-    # walk [v, u] with window 1 trains centre v (context u), then centre u (context v): run centre v alone
-    # by making u's only context v itself skipped: a walk [v, u] followed by nothing is two centres, so
-    # compare after a walk where the second centre has no other context -> use tokens [v, u] and check v's rows
+    # the walk [v, u] (window 1, no negatives) trains centre v with context u, then centre u with
+    # context v; v's own rows and A[v] are touched by the first step only, so they must equal the
+    # reference exactly (rows shared with u, such as a common category, are not compared)
     _run_kernel(T, Z, A, cptr, cidx, F, d, [v, u], lr=lr)
     rows_v = np.unique(cidx[cptr[v * F]:cptr[(v + 1) * F]])
     rows_u = np.unique(cidx[cptr[u * F]:cptr[(u + 1) * F]])

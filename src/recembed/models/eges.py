@@ -698,7 +698,10 @@ _DOC_PARAMS = """
         Skip-gram negative sampling as in :class:`recembed.word2vec.Word2Vec`
         (``sample=0``: no subsampling; walks already start evenly from every node).
     attention_lr : float
-        Scale of the learning rate of the weights ``A`` (EGES only).
+        Scale of the learning rate of the weights ``A`` (EGES only; the weights get a small
+        gradient, ``att_j * (W_vj - H_v) . dH``, and move too little at the embeddings' rate).
+    attention_l2 : float
+        L2 penalty pulling ``A`` towards 0 (uniform weights); 0 by default.
     session_gap : float or None
         Seconds of inactivity that end a session when building the item graph.
     min_edge_weight : float
@@ -712,13 +715,14 @@ _DOC_PARAMS = """
     threads : int, optional
         Training threads (default: all cores). One thread gives identical results for a seed.
     seed : int
+
 """
 
 
 class EGES(_SideInfoGraphEmbedding):
     """Enhanced graph embedding with side information: a learned per-item weighted mean of the
     item-id and side-info embeddings (Wang et al., KDD 2018).
-    """ + _DOC_PARAMS + """
+    PARAMS
     Attributes
     ----------
     embeddings_ : Embeddings
@@ -750,7 +754,7 @@ class EGES(_SideInfoGraphEmbedding):
 
 class GES(_SideInfoGraphEmbedding):
     """Graph embedding with side information: the plain mean of the item-id and side-info embeddings.
-    """ + _DOC_PARAMS + """
+    PARAMS
     Examples
     --------
     >>> from recembed.datasets import synthetic_shop
@@ -768,7 +772,7 @@ class BGE(_SideInfoGraphEmbedding):
     Same kernel and walks as :class:`EGES` with the item id as the only field. An item
     table is optional; its items outside the graph get the centroid of the warm vectors
     (BGE cannot tell them apart).
-    """ + _DOC_PARAMS + """
+    PARAMS
     Examples
     --------
     >>> from recembed.datasets import synthetic_shop
@@ -778,3 +782,7 @@ class BGE(_SideInfoGraphEmbedding):
     """
 
     _mode = "bge"
+
+
+for _cls in (EGES, GES, BGE):
+    _cls.__doc__ = _cls.__doc__.replace("    PARAMS\n", _DOC_PARAMS)
