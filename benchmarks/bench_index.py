@@ -107,6 +107,8 @@ def main(argv=None):
     ap.add_argument("--target-recall", type=float, default=0.9)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--single", type=int, default=200, help="queries timed one by one (default 200)")
+    ap.add_argument("--faiss-lsh-bits", default="256,512,1024,2048",
+                    help="IndexLSH code lengths tried in turn until one reaches the target recall")
     ap.add_argument("--skip", default="", help="comma list of: numpy,exact,lsh,lsh_ip,faiss_lsh,faiss_hnsw,hnswlib")
     ap.add_argument("--json", help="write all results here")
     args = ap.parse_args(argv)
@@ -208,7 +210,8 @@ def main(argv=None):
         if metric != "cosine":
             continue
         if "faiss_lsh" not in skip:
-            for nbits in (256, 512, 1024, 2048):
+            bit_list = [int(b) for b in args.faiss_lsh_bits.split(",")]
+            for nbits in bit_list:
                 fl = FaissIndex("cosine", factory=f"LSH{nbits}", k_factor=10).add(keys, X)
                 t0 = time.perf_counter()
                 fl.build()
@@ -216,7 +219,7 @@ def main(argv=None):
                 with _Threads(max(threads)):
                     qps, (found, _) = time_batch(lambda q: fl.query(q, k=k), Q)
                 rec = recall_at_k(found, truth)
-                if rec >= args.target_recall or nbits == 2048:
+                if rec >= args.target_recall or nbits == bit_list[-1]:
                     batch = {max(threads): qps}
                     for t in threads:
                         if t != max(threads):
