@@ -118,7 +118,7 @@ class TwoTower(RecallModel):
     8
     """
 
-    def __init__(self, dim=64, hidden=(256,), item_hidden=(256,), history=50, temperature=0.05, epochs=10,
+    def __init__(self, dim=64, hidden=(256,), item_hidden=(256,), history=50, temperature=0.05, epochs=8,
                  batch_size=256, lr=2e-3, weight_decay=0.0, logq=True, freq_alpha=0.05, freq_buckets=1 << 20,
                  num_random_negatives=0, feature_dim=16, example_age=True, user_id=False, dropout=0.0,
                  pretrained_items=None, freeze_pretrained=False, device="auto", threads=None, seed=1,
