@@ -324,6 +324,14 @@ def test_heuristics_agree_with_networkx():
     assert set(link_heuristics(split)) == {"common_neighbors", "jaccard", "adamic_adar", "preferential_attachment"}
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spectral_baseline_with_repeated_singular_values(seed):
+    # 4 disjoint cliques: singular value 1 four times; the embedding must span all four components
+    g = _cliques(k=4, size=8)
+    split = split_edges(g, test_fraction=0.5, seed=0)
+    assert link_prediction(spectral_embeddings(split.residual, dim=4, seed=seed), split).auc["dot"] == 1.0
+
+
 def test_spectral_baseline_beats_chance():
     g = _cliques(k=6, size=10)
     split = split_edges(g, test_fraction=0.3, seed=0)

@@ -205,6 +205,8 @@ def _add_link_prediction(p: argparse.ArgumentParser) -> None:
     p.add_argument("--directed", action="store_true", help="read --input as a directed graph")
     p.add_argument("--test-fraction", type=_ratio, default=0.5, metavar="F",
                    help="share of the (non-self-loop) edges to hold out (default: 0.5)")
+    p.add_argument("--split-seed", type=nonnegative_int, default=0, metavar="N",
+                   help="seed of the split and of the edge classifier (default: 0); --seed seeds the method")
     p.add_argument("--no-keep-connected", dest="keep_connected", action="store_false",
                    help="hold out any edge (default: keep a random spanning forest so the residual graph "
                         "has the input's connected components)")
@@ -256,13 +258,13 @@ def _train(args, graph):
     method_opts = {dest for _, dest, _, _ in _METHOD_OPTIONS}
     t0 = time.perf_counter()
     if cls is None:
-        given = [o for o in ("epochs", "threads", *method_opts) if hasattr(args, o)]
+        given = sorted(o for o in ("epochs", "threads", *method_opts) if hasattr(args, o))
         if given:
             raise InputError(f"--{given[0].replace('_', '-')} does not apply to --method spectral")
-        emb = spectral_embeddings(graph, dim=getattr(args, "dim", 128), seed=getattr(args, "seed", 0))
+        emb = spectral_embeddings(graph, dim=getattr(args, "dim", 128), seed=getattr(args, "seed", 1))
         return emb, time.perf_counter() - t0
     params = estimator_params(args, cls)
-    unused = [o for o in method_opts | {"dim", "epochs", "threads", "seed"} if hasattr(args, o) and o not in params]
+    unused = sorted(o for o in method_opts | {"dim", "epochs", "threads", "seed"} if hasattr(args, o) and o not in params)
     if unused:
         raise InputError(f"--{unused[0].replace('_', '-')} does not apply to --method {args.method}")
     import inspect
@@ -302,13 +304,13 @@ def _run_link_prediction(args) -> int:
             source = args.input
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            split = split_edges(graph, test_fraction=args.test_fraction, seed=getattr(args, "seed", 0),
+            split = split_edges(graph, test_fraction=args.test_fraction, seed=args.split_seed,
                                 keep_connected=args.keep_connected, n_train=args.max_train)
         for w in caught:
             print(f"recembed: warning: {w.message}", file=sys.stderr)
         print(f"split {source}: {graph!r} -> residual {split.residual.n_edges:,} edges, "
               f"held out {len(split.test_pos):,} edges + {len(split.test_neg):,} non-edges "
-              f"(seed {getattr(args, 'seed', 0)})", file=sys.stderr)
+              f"(split seed {args.split_seed})", file=sys.stderr)
     if args.save_split:
         split.save(args.save_split)
         print(f"split written to {args.save_split}", file=sys.stderr)
@@ -325,7 +327,7 @@ def _run_link_prediction(args) -> int:
               file=sys.stderr)
         if args.emb_out:
             emb.save(args.emb_out)
-    res = link_prediction(emb, split, operators=args.operators, seed=getattr(args, "seed", 0))
+    res = link_prediction(emb, split, operators=args.operators, seed=args.split_seed)
     print(f"{label} on {source}")
     print(res)
     heur = None

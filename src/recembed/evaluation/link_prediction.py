@@ -523,13 +523,21 @@ def spectral_embeddings(graph, dim: int = 64, seed: int = 0) -> Embeddings:
     deg = np.asarray(A.sum(axis=1)).ravel()
     inv = np.where(deg > 0, 1.0 / np.sqrt(np.maximum(deg, 1e-300)), 0.0)
     N = sparse.diags(inv) @ A @ sparse.diags(inv)
-    k = min(int(dim), min(N.shape) - 1)
+    n = N.shape[0]
+    k = min(int(dim), n - 1)
     if k < 1:
         raise InputError("the graph is too small for a spectral embedding")
-    v0 = np.random.default_rng(seed).random(N.shape[0])
-    u, sv, _ = svds(N, k=k, v0=v0)
-    order = np.argsort(-sv)
+    if n <= 1000:
+        # small graph: the exact dense SVD (ARPACK can miss part of a repeated singular value,
+        # e.g. the eigenvalue 1 of every connected component)
+        u, sv, _ = np.linalg.svd(N.toarray())
+    else:
+        # extra vectors beyond ``dim`` make ARPACK robust to repeated values at the cut
+        k_solve = min(n - 1, k + max(8, k // 4))
+        v0 = np.random.default_rng(seed).random(n)
+        u, sv, _ = svds(N, k=k_solve, v0=v0)
+    order = np.argsort(-sv, kind="stable")[:k]
     # the global factor sqrt(n) changes no similarity ranking; it gives rows a norm near 1, the
     # scale the default C=1 of the node-classification classifier expects
-    vectors = u[:, order] * np.sqrt(sv[order]) * np.sqrt(N.shape[0])
+    vectors = u[:, order] * np.sqrt(sv[order]) * np.sqrt(n)
     return Embeddings(graph.vocab.keys, vectors.astype(np.float32))
