@@ -79,7 +79,7 @@ def test_bad_parameters():
     with pytest.raises(InputError, match="n_tables"):
         LSHIndex("cosine", n_tables=0)
     idx = LSHIndex("cosine").add(range(50), np.random.default_rng(0).normal(size=(50, 4)))
-    with pytest.raises(InputError, match="sample"):
-        idx.tune(np.ones((3, 4)))
+    with pytest.warns(UserWarning, match="rough"):
+        idx.tune(np.ones((3, 4)), max_time=5)
     with pytest.raises(InputError, match="target_recall"):
         idx.tune(np.ones((30, 4)), target_recall=1.5)
