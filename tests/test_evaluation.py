@@ -4,7 +4,6 @@ Each check has a known right answer: hand-computed F1, embeddings that encode th
 (F1 = 1) or nothing (chance), an oracle embedding (AUC = 1), graph facts checked by scipy.
 """
 import json
-import warnings
 
 import numpy as np
 import pandas as pd

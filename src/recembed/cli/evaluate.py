@@ -250,25 +250,32 @@ def _graph_method(name: str):
         raise InputError(f"method {name!r} is not available ({module} has no {cls_name})") from None
 
 
-def _train(args, graph):
-    """Train ``args.method`` on ``graph``; returns ``(Embeddings, seconds)``."""
-    from ..evaluation.link_prediction import spectral_embeddings
-
+def _method_params(args):
+    """The method's class (``None`` for spectral) and the options to pass; checked before any work."""
     cls = _graph_method(args.method)
     method_opts = {dest for _, dest, _, _ in _METHOD_OPTIONS}
-    t0 = time.perf_counter()
     if cls is None:
         given = sorted(o for o in ("epochs", "threads", *method_opts) if hasattr(args, o))
         if given:
             raise InputError(f"--{given[0].replace('_', '-')} does not apply to --method spectral")
-        emb = spectral_embeddings(graph, dim=getattr(args, "dim", 128), seed=getattr(args, "seed", 1))
-        return emb, time.perf_counter() - t0
+        return None, {"dim": getattr(args, "dim", 128), "seed": getattr(args, "seed", 1)}
     params = estimator_params(args, cls)
     unused = sorted(o for o in method_opts | {"dim", "epochs", "threads", "seed"} if hasattr(args, o) and o not in params)
     if unused:
         raise InputError(f"--{unused[0].replace('_', '-')} does not apply to --method {args.method}")
+    return cls, params
+
+
+def _train(cls, params, graph):
+    """Train on ``graph``; returns ``(Embeddings, seconds)``."""
     import inspect
 
+    from ..evaluation.link_prediction import spectral_embeddings
+
+    t0 = time.perf_counter()
+    if cls is None:
+        return spectral_embeddings(graph, **params), time.perf_counter() - t0
+    params = dict(params)
     if "directed" in inspect.signature(cls.__init__).parameters:
         params.setdefault("directed", graph.directed)
     model = cls(**params).fit(graph)
@@ -288,6 +295,7 @@ def _run_link_prediction(args) -> int:
     if args.emb and not args.split:
         raise InputError("--emb needs --split DIR: vectors must be trained on that split's residual graph "
                          "(score them on a fresh split and the held-out edges were seen in training)")
+    method = _method_params(args) if args.method else None
     if args.split:
         split = EdgeSplit.load(args.split)
         source = args.split
@@ -321,7 +329,7 @@ def _run_link_prediction(args) -> int:
     if args.emb:
         emb, seconds, label = Embeddings.load(args.emb), None, str(args.emb)
     else:
-        emb, seconds = _train(args, split.residual)
+        emb, seconds = _train(*method, split.residual)
         label = args.method
         print(f"{args.method}: trained on the residual graph in {seconds:.1f} s ({len(emb):,} x {emb.dim})",
               file=sys.stderr)
