@@ -166,13 +166,23 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--split-seed", type=int, default=0)
+    ap.add_argument("--repeats", type=int, default=1,
+                    help="link prediction: also run split seeds split-seed+1.. with model seeds seed+1.. and "
+                         "print mean, standard deviation and how often the order held")
     args = ap.parse_args(argv)
     parts = args.only or ["lp", "cold", "speed"]
     data = args.data or ["shop", "ml100k", "tianchi"]
     if "lp" in parts:
         print("link prediction (1/3 of edges held out, cosine AUC)")
         for d in data:
-            link_prediction(d, args.threads, args.seed, args.split_seed)
+            runs = [link_prediction(d, args.threads, args.seed + r, args.split_seed + r) for r in range(args.repeats)]
+            if args.repeats > 1:
+                summary = ", ".join(f"{m} {np.mean([r[m] for r in runs]):.4f} +- {np.std([r[m] for r in runs]):.4f}"
+                                    for m in MODELS)
+                held = sum(r["EGES"] >= r["GES"] > r["BGE"] for r in runs)
+                ges_bge = sum(r["GES"] > r["BGE"] for r in runs)
+                print(f"  {d}: {args.repeats} splits: {summary}; EGES >= GES > BGE in {held}/{args.repeats}, "
+                      f"GES > BGE in {ges_bge}/{args.repeats}", flush=True)
     if "cold" in parts:
         print("cold start (10% of items held out of the log)")
         for d in data:

@@ -211,6 +211,15 @@ def test_fit_on_walks_and_graph_inputs():
     m = EGES(dim=4, epochs=2, threads=1).fit_walks(walks, t)
     assert sorted(m.embeddings_.keys.tolist()) == ["1", "2", "3", "4", "5", "6"]
     assert m.n_cold_ == 1
+    # a log as Events, and a ready item graph, give the same model as the DataFrame
+    from recembed import read_log
+    from recembed.graphs import build_item_graph
+
+    a = EGES(seed=4, **SMALL).fit(log, items=items)
+    b = EGES(seed=4, **SMALL).fit(read_log(log), items=items)
+    c = EGES(seed=4, **SMALL).fit(build_item_graph(log)[0], items=items)
+    np.testing.assert_array_equal(a.embeddings_.vectors, b.embeddings_.vectors)
+    np.testing.assert_array_equal(a.embeddings_.vectors, c.embeddings_.vectors)
 
 
 def test_needs_side_info_and_valid_params():
