@@ -15,7 +15,7 @@ buckets per table in the order of Lv et al.'s (2007) query-directed perturbation
 sequences: for sign hashes the bits whose projections lie closest to the hyperplane
 are flipped first (score = sum of squared margins); for p-stable hashes each integer
 moves by -1 or +1 towards its nearer boundary first. Candidates are deduplicated with a
-per-thread stamp array and re-ranked exactly against the stored vectors, keeping a
+per-thread array of seen-flags and re-ranked exactly against the stored vectors, keeping a
 size-k heap; all of it is one numba function per query, so no Python runs per item.
 """
 from __future__ import annotations
@@ -279,7 +279,7 @@ def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                 tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
                 k, stamps, stamp, cand, cscore, out_rows, out_scores):
     # 1. gather the distinct candidate rows (sequential reads of the tables); when the
-    # probes find fewer than k, probe 4x wider (the rows already seen stay stamped)
+    # probes find fewer than k, probe 4x wider (the rows already seen stay flagged)
     n_cand = 0
     n_p_want = n_probes
     while True:
@@ -310,6 +310,10 @@ def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
             for j in range(0, d, 16):
                 _prefetch(data, nxt, j)
         cscore[i] = _score(data, cand[i], q, inv, sqn, kind)
+    # clear the flags of this query's candidates: a 1-byte flag array stays in cache where a
+    # 4-byte per-query stamp array would not, and clearing touches only the rows just seen
+    for i in range(n_cand):
+        stamps[cand[i]] = 0
     # 3. keep the best k
     hs = np.empty(k, dtype=np.float32)
     hr = np.empty(k, dtype=np.int64)
@@ -332,41 +336,34 @@ def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
 @njit(cache=True, nogil=True)
 def _search_serial(Z, Q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                    tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
-                   k, stamps, counter, cand, cscore, out_rows, out_scores, out_cand):
+                   k, stamps, cand, cscore, out_rows, out_scores, out_cand):
     for i in range(Q.shape[0]):
-        counter[0] += 1
-        if counter[0] >= 2147483000:
-            stamps[:] = 0
-            counter[0] = 1
         out_cand[i] = _search_one(Z[i], Q[i], n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                                   tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
-                                  k, stamps, counter[0], cand, cscore, out_rows[i], out_scores[i])
+                                  k, stamps, np.uint8(1), cand, cscore, out_rows[i], out_scores[i])
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def _search_parallel(Z, Q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                      tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
-                     k, stamps2, counters, cand2, cscore2, out_rows, out_scores, out_cand):
+                     k, stamps2, cand2, cscore2, out_rows, out_scores, out_cand):
     n_chunks = stamps2.shape[0]
     nq = Q.shape[0]
     size = (nq + n_chunks - 1) // n_chunks
     for c in prange(n_chunks):
         stamps = stamps2[c]
         for i in range(c * size, min(nq, (c + 1) * size)):
-            counters[c] += 1
-            if counters[c] >= 2147483000:
-                stamps[:] = 0
-                counters[c] = 1
             out_cand[i] = _search_one(Z[i], Q[i], n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
                                       tab_ids, tcodes, tbegin, tend, tstart, data, inv, sqn, kind,
-                                      k, stamps, counters[c], cand2[c], cscore2[c], out_rows[i], out_scores[i])
+                                      k, stamps, np.uint8(1), cand2[c], cscore2[c], out_rows[i], out_scores[i])
 
 
 class _StampPool:
-    """Per-call scratch, reused and thread-safe: a stamp per item ("already a candidate")
-    plus candidate and score buffers.
+    """Per-call scratch, reused and thread-safe: a seen-flag byte per item ("already a
+    candidate", cleared again for the candidates after each query) plus candidate and
+    score buffers.
 
-    Allocating and zeroing ``n`` int32 per query would cost more than the search at 1M
+    Allocating and zeroing ``n`` bytes per query would cost more than the search at 1M
     items. Single queries take one scratch set from a free list; batches take a
     (threads, n) block, one row per parallel chunk.
     """
@@ -378,15 +375,15 @@ class _StampPool:
         self._lock = threading.Lock()
 
     def _new(self, rows):
-        return (np.zeros((rows, self.n), dtype=np.int32), np.zeros(rows, dtype=np.int64),
-                np.empty((rows, self.n), dtype=np.int32), np.empty((rows, self.n), dtype=np.float32))
+        return (np.zeros((rows, self.n), dtype=np.uint8), np.empty((rows, self.n), dtype=np.int32),
+                np.empty((rows, self.n), dtype=np.float32))
 
     def take_one(self):
         with self._lock:
             if self._free:
                 return self._free.pop()
-        st, ctr, cb, cs = self._new(1)
-        return st[0], ctr[0:1], cb[0], cs[0]
+        st, cb, cs = self._new(1)
+        return st[0], cb[0], cs[0]
 
     def give_one(self, item):
         with self._lock:
@@ -446,7 +443,7 @@ class LSHIndex(BaseIndex):
     -----
     Memory: the vectors (``4 n d`` bytes) + per table the sorted item rows (``4 n``)
     and the bucket codes/bounds (``16 x buckets``, at most ``16 n``) + the projection
-    matrix (``4 d n_tables n_bits``), plus one ``4 n`` stamp array per querying thread.
+    matrix (``4 d n_tables n_bits``), plus ``9 n`` bytes of scratch per querying thread.
     A query whose probes find fewer than ``k`` candidates probes 4x more buckets, up to
     4096 per table, and is answered exactly if that still finds too few.
 
