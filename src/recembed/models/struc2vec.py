@@ -1,0 +1,197 @@
+"""Struc2Vec: node embeddings from structural identity (Ribeiro, Saverese, Figueiredo, KDD 2017).
+
+Pipeline (kernels in :mod:`recembed.graphs.structural`, all numba):
+
+1. ordered degree sequences of the k-hop rings of every node (one BFS per node);
+2. structural distance ``f_k(u, v) = f_{k-1}(u, v) + DTW(s(R_k(u)), s(R_k(v)))`` with cost
+   ``max(a, b) / min(a, b) - 1``;
+3. the multilayer context graph: layer ``k`` joins compared pairs with weight
+   ``exp(-f_k(u, v))``; from ``u_k`` a walk moves up with weight ``log(Γ_k(u) + e)`` (``Γ_k(u)``:
+   edges of ``u`` heavier than layer ``k``'s mean) and down with weight 1;
+4. biased walks (at each step: walk within the layer with probability ``stay_prob``, else
+   change layer), then skip-gram (the shared :class:`~recembed.word2vec.Word2Vec`).
+
+The paper's optimisations are on by default and switchable: ``opt1`` compresses each
+ring to ``(degree, count)`` runs (DTW cost times ``max(count_a, count_b)``), ``opt2`` compares
+each node with only ``ceil(2 log2 n)`` nodes of nearest degree, ``opt3`` caps the layers at
+``max_layer``. The graph is read as undirected and unweighted for structure (self-loops and
+duplicate edges dropped).
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._io import InputError, atomic_write, check_positive
+from ..embeddings import Embeddings
+from ..graphs.structural import (build_multilayer, candidate_pairs, graph_arrays, multilayer_walks, numba_threads,
+                                 ring_degree_sequences, simple_undirected, structural_distances)
+from .base import EmbeddingEstimator
+
+
+class _Progress:
+    """Phase timings, printed as they finish when ``verbose``."""
+
+    def __init__(self, verbose):
+        self.verbose = verbose
+        self.times = {}
+        self._t = time.perf_counter()
+
+    def done(self, phase, detail=""):
+        now = time.perf_counter()
+        self.times[phase] = now - self._t
+        self._t = now
+        if self.verbose:
+            print(f"struc2vec {phase}: {self.times[phase]:.2f}s {detail}", flush=True)
+
+
+class Struc2Vec(EmbeddingEstimator):
+    """Struc2Vec structural node embeddings.
+
+    Parameters
+    ----------
+    dim : int, default 128
+    walk_length : int, default 80
+    walks_per_node : int, default 10
+    window : int, default 5
+        Skip-gram window.
+    stay_prob : float, default 0.3
+        Probability of a step within the current layer (the reference code's 0.3); otherwise
+        the walk changes layer.
+    max_layer : int or None, default 4
+        OPT3: layers 0..max_layer (ignored when ``opt3=False``: every ring is used).
+    opt1, opt2, opt3 : bool, default True
+        Compressed degree sequences, nearest-degree candidates, layer cap.
+    epochs : int, default 5
+        Skip-gram passes over the walks.
+    negative : int, default 5
+    threads : int, default 1
+        Threads for every phase (walks and distances are identical for any count; skip-gram is
+        bit-reproducible with ``threads=1``).
+    seed : int, default 1
+    cache_dir : str or None, default None
+        If set, the distances and the multilayer graph are written there (``.npz``) and reused by
+        a later fit with the same structural settings; nothing in it is ever deleted.
+    verbose : bool, default False
+        Print each phase's time.
+
+    Attributes
+    ----------
+    embeddings_ : Embeddings
+    n_pairs_ : int
+        Node pairs whose distance was computed.
+    n_layers_ : int
+        Layers of the context graph.
+    timings_ : dict
+        Seconds per phase.
+    memory_ : dict
+        Bytes held by the ring sequences, distances and multilayer graph.
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> m = Struc2Vec(dim=16, walks_per_node=5, walk_length=20, seed=1).fit(nx.barbell_graph(5, 2))
+    >>> m.embeddings_.vectors.shape
+    (12, 16)
+    """
+
+    def __init__(self, dim=128, walk_length=80, walks_per_node=10, window=5, stay_prob=0.3, max_layer=4,
+                 opt1=True, opt2=True, opt3=True, epochs=5, negative=5, threads=1, seed=1, cache_dir=None,
+                 verbose=False):
+        self.dim = dim
+        self.walk_length = walk_length
+        self.walks_per_node = walks_per_node
+        self.window = window
+        self.stay_prob = stay_prob
+        self.max_layer = max_layer
+        self.opt1 = opt1
+        self.opt2 = opt2
+        self.opt3 = opt3
+        self.epochs = epochs
+        self.negative = negative
+        self.threads = threads
+        self.seed = seed
+        self.cache_dir = cache_dir
+        self.verbose = verbose
+
+    def _validate(self):
+        for name in ("dim", "walk_length", "walks_per_node", "window", "epochs", "threads"):
+            check_positive(name, getattr(self, name), integer=True)
+        check_positive("negative", self.negative, integer=True)
+        check_positive("seed", self.seed, integer=True, allow_zero=True)
+        if not (isinstance(self.stay_prob, (int, float)) and 0 < self.stay_prob <= 1):
+            raise InputError(f"stay_prob must be in (0, 1], got {self.stay_prob!r}")
+        if self.opt3:
+            if self.max_layer is None:
+                raise InputError("opt3=True needs max_layer (or set opt3=False)")
+            check_positive("max_layer", self.max_layer, integer=True, allow_zero=True)
+
+    # -- structural phases (cacheable) ----------------------------------------------------
+    def _structure(self, g, progress):
+        rings = ring_degree_sequences(g.indptr, g.indices, self.max_layer if self.opt3 else None, bool(self.opt1))
+        progress.done("rings", f"({int(rings.n_layers.max())} layers max)")
+        pairs = candidate_pairs(np.diff(g.indptr), opt2=bool(self.opt2))
+        dist = structural_distances(rings, pairs)
+        progress.done("distances", f"({len(pairs):,} pairs)")
+        ml = build_multilayer(pairs, dist, g.n_nodes)
+        progress.done("multilayer", f"({ml.n_layers} layers, {len(ml.indices):,} arcs)")
+        mem = {"rings": rings.nbytes, "distances": dist.nbytes + pairs.nbytes, "multilayer": ml.nbytes}
+        return ml, len(pairs), mem
+
+    def _cache_path(self, g):
+        import hashlib
+
+        h = hashlib.sha1()
+        for a in (g.indptr, g.indices):
+            h.update(np.ascontiguousarray(a).tobytes())
+        h.update("\n".join(map(str, g.keys.tolist())).encode())
+        h.update(json.dumps([bool(self.opt1), bool(self.opt2), bool(self.opt3),
+                             self.max_layer if self.opt3 else None]).encode())
+        return Path(self.cache_dir) / f"struc2vec-{h.hexdigest()[:16]}.npz"
+
+    def fit(self, graph, y=None):
+        """Learn embeddings of ``graph`` (a Graph, an edge-list path or a networkx graph)."""
+        self._validate()
+        progress = _Progress(self.verbose)
+        g = simple_undirected(graph_arrays(graph))
+        if g.n_arcs == 0:
+            raise InputError("graph has no edges between distinct nodes")
+        with numba_threads(self.threads):
+            from ..graphs.structural import MultilayerGraph
+
+            cache = self._cache_path(g) if self.cache_dir is not None else None
+            if cache is not None and cache.exists():
+                with np.load(cache, allow_pickle=False) as z:
+                    ml = MultilayerGraph(z["indptr"], z["indices"], z["prob"], z["alias"], z["p_up"])
+                    n_pairs, mem = int(z["n_pairs"]), json.loads(str(z["memory"]))
+                progress.done("multilayer", f"(from cache {cache})")
+            else:
+                ml, n_pairs, mem = self._structure(g, progress)
+                if cache is not None:
+                    cache.parent.mkdir(parents=True, exist_ok=True)
+                    with atomic_write(cache, "wb") as fh:
+                        np.savez(fh, indptr=ml.indptr, indices=ml.indices, prob=ml.prob, alias=ml.alias,
+                                 p_up=ml.p_up, n_pairs=n_pairs, memory=json.dumps(mem))
+            tokens, offsets = multilayer_walks(ml, int(self.walks_per_node), int(self.walk_length),
+                                               float(self.stay_prob), int(self.seed))
+            progress.done("walks", f"({len(offsets) - 1:,} walks, {len(tokens):,} tokens)")
+        from ..data import Corpus, Vocab
+        from ..word2vec import Word2Vec
+
+        corpus = Corpus.from_arrays(tokens, offsets, Vocab(np.asarray([str(k) for k in g.keys], dtype=object)))
+        w2v = Word2Vec(dim=self.dim, window=self.window, sg=True, negative=self.negative, sample=0,
+                       epochs=self.epochs, threads=self.threads, seed=self.seed, progress=bool(self.verbose))
+        w2v.fit(corpus)
+        progress.done("skip-gram")
+        emb = w2v.embeddings_
+        order = np.asarray([emb.index_of(k) for k in g.keys.tolist()])
+        self.embeddings_ = Embeddings(g.keys, emb.vectors[order])
+        self.n_pairs_ = int(n_pairs)
+        self.n_layers_ = int(ml.n_layers)
+        self.timings_ = {k: round(v, 4) for k, v in progress.times.items()}
+        mem["multilayer"] = int(mem["multilayer"])
+        self.memory_ = {k: int(v) for k, v in mem.items()}
+        return self
