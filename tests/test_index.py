@@ -127,3 +127,11 @@ def test_query_key_leaves_the_key_out(data):
     idx = ExactIndex("cosine").add(range(len(X)), X)
     keys, _ = idx.query_key(4, k=3)
     assert 4 not in keys.tolist() and len(keys) == 3
+
+
+def test_adapters_name_the_missing_package(monkeypatch, data):
+    X, _ = data
+    monkeypatch.setitem(__import__("sys").modules, "hnswlib", None)  # import now raises ImportError
+    idx = HNSWIndex("cosine").add(range(len(X)), X)
+    with pytest.raises(InputError, match="hnswlib"):
+        idx.query(X[0], k=1)

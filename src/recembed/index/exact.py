@@ -15,6 +15,17 @@ import numpy as np
 from ._base import BaseIndex
 
 
+def _blas_threads(n: int):
+    """Limit BLAS threads within a block (threadpoolctl when installed; otherwise a no-op)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(n, user_api="blas")
+
+
 def _normalise(x: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(n > 0, n, 1.0).astype(np.float32)
@@ -103,7 +114,8 @@ class ExactIndex(BaseIndex):
         starts = range(0, nq, qb)
         threads = n_threads or self.n_threads or os.cpu_count() or 1
         if threads > 1 and len(starts) > 1:
-            with ThreadPoolExecutor(min(threads, len(starts))) as pool:
+            # one BLAS thread per pool thread: pool x BLAS threads would oversubscribe the cores
+            with _blas_threads(1), ThreadPoolExecutor(min(threads, len(starts))) as pool:
                 list(pool.map(block, starts))
         else:
             for s0 in starts:
