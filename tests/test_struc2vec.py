@@ -1,0 +1,182 @@
+"""Struc2Vec: rings and DTW against brute force, the multilayer graph, mirrored karate, contract."""
+import math
+
+import numpy as np
+import pytest
+
+from recembed import InputError
+from recembed.graphs.structural import (build_multilayer, candidate_pairs, dtw, graph_arrays, multilayer_walks,
+                                        ring_degree_sequences, simple_undirected, structural_distances)
+from recembed.models.struc2vec import Struc2Vec
+
+from contract import EstimatorContract
+
+nx = pytest.importorskip("networkx")
+
+
+def _brute_rings(G, node, max_layer=None):
+    dist = nx.single_source_shortest_path_length(G, node, cutoff=max_layer)
+    rings = {}
+    for v, d in dist.items():
+        rings.setdefault(d, []).append(G.degree(v))
+    return [sorted(rings[k]) for k in sorted(rings)]
+
+
+def _py_dtw(a, b, ca=None, cb=None):
+    ca = ca or [1] * len(a)
+    cb = cb or [1] * len(b)
+    D = [[math.inf] * (len(b) + 1) for _ in range(len(a) + 1)]
+    D[0][0] = 0.0
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            c = (max(a[i - 1], b[j - 1]) / min(a[i - 1], b[j - 1]) - 1) * max(ca[i - 1], cb[j - 1])
+            D[i][j] = c + min(D[i - 1][j], D[i][j - 1], D[i - 1][j - 1])
+    return D[-1][-1]
+
+
+def _compress(seq):
+    vals, counts = np.unique(seq, return_counts=True)
+    return vals.tolist(), counts.tolist()
+
+
+GRAPHS = [nx.karate_club_graph(), nx.barbell_graph(4, 3), nx.gnm_random_graph(40, 90, seed=3),
+          nx.balanced_tree(2, 4)]
+
+
+@pytest.mark.parametrize("G", GRAPHS, ids=["karate", "barbell", "gnm", "tree"])
+@pytest.mark.parametrize("max_layer", [None, 2])
+def test_ring_degree_sequences_equal_brute_force(G, max_layer):
+    G = nx.convert_node_labels_to_integers(G)
+    g = simple_undirected(graph_arrays(G))
+    rings = ring_degree_sequences(g.indptr, g.indices, max_layer=max_layer, compress=False)
+    packed = ring_degree_sequences(g.indptr, g.indices, max_layer=max_layer, compress=True)
+    keys = g.keys.tolist()
+    for u in range(g.n_nodes):
+        want = _brute_rings(G, int(keys[u]), max_layer)
+        assert rings.n_layers[u] == len(want)
+        for k, seq in enumerate(want):
+            assert rings.sequence(u, k)[0].tolist() == seq
+            d, c = packed.sequence(u, k)
+            assert (d.tolist(), c.tolist()) == _compress(seq)
+
+
+def test_dtw_equals_plain_python_dtw():
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        a = rng.integers(1, 30, rng.integers(1, 9)).astype(float)
+        b = rng.integers(1, 30, rng.integers(1, 9)).astype(float)
+        ca = rng.integers(1, 5, len(a)).astype(float)
+        cb = rng.integers(1, 5, len(b)).astype(float)
+        assert dtw(a, np.ones(len(a)), b, np.ones(len(b))) == pytest.approx(_py_dtw(list(a), list(b)))
+        assert dtw(a, ca, b, cb) == pytest.approx(_py_dtw(list(a), list(b), list(ca), list(cb)))
+    assert dtw(np.array([1.0, 2.0]), np.ones(2), np.array([2.0]), np.ones(1)) == 1.0
+
+
+def test_structural_distances_are_cumulative_dtw_of_rings():
+    G = nx.karate_club_graph()
+    g = simple_undirected(graph_arrays(G))
+    rings = ring_degree_sequences(g.indptr, g.indices, max_layer=3, compress=False)
+    pairs = candidate_pairs(np.diff(g.indptr), opt2=False)
+    assert len(pairs) == 34 * 33 // 2
+    dist = structural_distances(rings, pairs)
+    keys = g.keys.tolist()
+    for p in range(0, len(pairs), 37):
+        u, v = pairs[p]
+        ru, rv = _brute_rings(G, int(keys[u]), 3), _brute_rings(G, int(keys[v]), 3)
+        acc = 0.0
+        for k in range(4):
+            if k < min(len(ru), len(rv)):
+                acc += _py_dtw(ru[k], rv[k])
+                assert dist[p, k] == pytest.approx(acc)
+            else:
+                assert np.isinf(dist[p, k])
+
+
+def test_opt2_candidates_are_nearest_in_degree():
+    deg = np.array([1, 50, 2, 3, 49, 48, 1, 2, 100, 4, 5, 6, 7, 8, 9, 10])
+    pairs = candidate_pairs(deg, opt2=True)
+    k = math.ceil(2 * math.log2(len(deg)))
+    assert np.all(pairs[:, 0] < pairs[:, 1])
+    partners = {u: set() for u in range(len(deg))}
+    for u, v in pairs:
+        partners[u].add(v)
+        partners[v].add(u)
+    # node 8 (degree 100) must be paired with the 49/50 nodes, which are nearest to it
+    assert {1, 4, 5} <= partners[8]
+    assert all(len(p) >= min(k, len(deg) - 1) for p in partners.values())
+
+
+def test_multilayer_weights_and_move_odds():
+    G = nx.barbell_graph(4, 2)
+    g = simple_undirected(graph_arrays(G))
+    rings = ring_degree_sequences(g.indptr, g.indices, max_layer=2, compress=True)
+    pairs = candidate_pairs(np.diff(g.indptr), opt2=False)
+    dist = structural_distances(rings, pairs)
+    ml = build_multilayer(pairs, dist, g.n_nodes)
+    assert ml.n_layers == 3
+    # layer 0 weights are exp(-|ratio - 1|) of the degrees; check one row through its alias table
+    u = 0
+    a, b = ml.indptr[0, u], ml.indptr[0, u + 1]
+    assert b - a == g.n_nodes - 1  # all pairs compared, every pair has ring 0
+    assert np.all((ml.p_up > 0.5) & (ml.p_up < 1))  # log(Γ + e) >= 1 against 1 for moving down
+    tok, off = multilayer_walks(ml, 2, 15, 0.3, seed=5)
+    tok2, off2 = multilayer_walks(ml, 2, 15, 0.3, seed=5)
+    assert np.array_equal(tok, tok2) and np.array_equal(off, off2)
+    assert len(off) == 2 * g.n_nodes + 1 and np.all(np.diff(off) == 15)
+
+
+def _mirrored_karate():
+    K = nx.karate_club_graph()
+    G = nx.Graph()
+    G.add_edges_from(K.edges())
+    G.add_edges_from((u + 34, v + 34) for u, v in K.edges())
+    G.add_edge(0, 34)  # join the two copies by one edge (the same node in each)
+    return G
+
+
+def _mirror_share(emb, k=5):
+    hits = 0
+    for u in range(68):
+        mirror = str(u + 34 if u < 34 else u - 34)
+        hits += mirror in {key for key, _ in emb.most_similar(str(u), k=k)}
+    return hits / 68
+
+
+def test_mirrored_karate_struc2vec_finds_mirrors_deepwalk_does_not():
+    G = _mirrored_karate()
+    s2v = Struc2Vec(dim=32, walks_per_node=20, walk_length=40, window=5, epochs=2, seed=1).fit(G)
+    share = _mirror_share(s2v.embeddings_)
+    deepwalk_mod = pytest.importorskip("recembed.models.deepwalk")
+    dw = deepwalk_mod.DeepWalk(dim=32, walks_per_node=20, walk_length=40, window=5, threads=1, seed=1).fit(G)
+    dw_share = _mirror_share(dw.embeddings_)
+    assert share >= 0.3
+    assert share >= 3 * dw_share, (share, dw_share)
+
+
+def test_cache_dir_is_written_reused_and_kept(tmp_path):
+    G = nx.barbell_graph(5, 2)
+    a = Struc2Vec(dim=8, walks_per_node=3, walk_length=10, epochs=1, cache_dir=tmp_path / "c", seed=1).fit(G)
+    files = list((tmp_path / "c").iterdir())
+    assert len(files) == 1
+    b = Struc2Vec(dim=8, walks_per_node=3, walk_length=10, epochs=1, cache_dir=tmp_path / "c", seed=1).fit(G)
+    np.testing.assert_array_equal(a.embeddings_.vectors, b.embeddings_.vectors)
+    assert list((tmp_path / "c").iterdir()) == files
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(InputError):
+        Struc2Vec(stay_prob=0).fit(nx.path_graph(4))
+    with pytest.raises(InputError):
+        Struc2Vec().fit(tmp_path / "nope.edgelist")
+    G = nx.Graph()
+    G.add_edge(1, 1)
+    with pytest.raises(InputError):
+        Struc2Vec().fit(G)
+
+
+class TestStruc2VecContract(EstimatorContract):
+    def make_estimator(self, seed=1):
+        return Struc2Vec(dim=8, walks_per_node=3, walk_length=10, epochs=1, threads=1, seed=seed)
+
+    def make_input(self):
+        return nx.barbell_graph(5, 2)
