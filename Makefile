@@ -11,7 +11,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev,ml,torch,serve]"
+	$(PY) -m pip install -q -e ".[dev,ml,torch,serve,spark]"
 	touch $(STAMP)
 
 demo: setup
