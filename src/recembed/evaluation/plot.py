@@ -159,7 +159,8 @@ def plot_embeddings(embeddings, path, labels=None, method: str = "tsne", seed: i
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, markerscale=max(1.0, 30 / size) ** 0.5,
                   frameon=False, title="label (points)")
     shown = f"{len(rows):,} of {n_total:,} points (random sample)" if len(rows) < n_total else f"{n_total:,} points"
-    title = title or f"{Path(name).name}: {used.upper() if used == 'pca' else used} map, {shown}"
+    pretty = {"tsne": "t-SNE", "umap": "UMAP", "pca": "PCA"}[used]
+    title = title or f"{Path(name).name}: {pretty} map, {shown}"
     ax.set_title(title, fontsize=10)
     ax.set_xticks([])
     ax.set_yticks([])
