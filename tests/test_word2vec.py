@@ -199,10 +199,15 @@ def cluster_corpus(n_clusters=5, size=8, n_seq=400, length=20, seed=0):
     return seqs
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(sg=False), dict(hs=True, negative=0), dict(basket=True)])
+@pytest.mark.parametrize("kw", [dict(), dict(_sgns_batch=False), dict(sg=False), dict(hs=True, negative=0),
+                                dict(sg=False, hs=True, negative=0), dict(basket=True)])
 def test_planted_clusters_are_neighbours(kw):
     seqs = cluster_corpus()
-    m = Word2Vec(dim=16, window=3, epochs=3, sample=0, threads=1, seed=2, **kw).fit(seqs)
+    kw = dict(kw)
+    batch = kw.pop("_sgns_batch", True)
+    m = Word2Vec(dim=16, window=3, epochs=3, sample=0, threads=1, seed=2, **kw)
+    m._sgns_batch = batch
+    m.fit(seqs)
     hits = []
     for key in m.vocab_.keys.tolist():
         nn = [k for k, _ in m.most_similar(key, k=5)]

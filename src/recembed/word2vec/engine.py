@@ -33,7 +33,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-_JIT = dict(nogil=True, cache=True, fastmath=True)
+_JIT = dict(nogil=True, cache=True, fastmath=True, error_model="numpy")
 
 #: contexts handled together in one skip-gram minibatch; larger windows are split into
 #: several minibatches that share the same negatives
