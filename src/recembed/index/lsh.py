@@ -424,11 +424,11 @@ class LSHIndex(BaseIndex):
     n_probes : int, optional
         Buckets visited per table, the base bucket included (default 16). Query-time
         only: changing it needs no rebuild.
+    seed : int
+        Seed of the random projections; same seed and data give the same index.
     bucket_width : float, optional
         ``l2`` only: slot width ``w``; default 4 x the median distance to the 10th
         nearest neighbour of 200 sampled items.
-    seed : int
-        Seed of the random projections; same seed and data give the same index.
     n_threads : int, optional
         Threads for batched queries and building (default: numba's default, all cores).
 
@@ -462,7 +462,7 @@ class LSHIndex(BaseIndex):
     """
 
     def __init__(self, metric: str = "cosine", n_tables: int | None = None, n_bits: int | None = None,
-                 n_probes: int | None = None, bucket_width: float | None = None, seed: int = 0,
+                 n_probes: int | None = None, seed: int = 0, bucket_width: float | None = None,
                  n_threads: int | None = None):
         super().__init__(metric)
         for name, v in (("n_tables", n_tables), ("n_bits", n_bits), ("n_probes", n_probes),
@@ -608,7 +608,7 @@ class LSHIndex(BaseIndex):
     def _search(self, Q: np.ndarray, k: int, n_probes: int | None = None, n_tables: int | None = None,
                 return_candidates: bool = False, serial: bool = False):
         L = min(n_tables or self.n_tables_, self.n_tables_)
-        P = int(n_probes or self.n_probes_)
+        P = int(n_probes or self.n_probes or self.n_probes_)  # n_probes may change after a build
         Z = self._project(Q, queries=True, n_tables=L)
         if self.metric == "ip":
             qr = Q
