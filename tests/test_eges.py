@@ -76,7 +76,8 @@ def _run_kernel(T, Z, A, cptr, cidx, F, d, tokens, learn_a=True, lr=0.1):
     bufs = (np.empty(len(tokens), np.int32), np.empty(2, np.int32), np.empty(F, np.float64),
             np.empty((F, d), np.float32), np.empty(d, np.float32), np.empty(d, np.float32))
     return E.train_job(T, Z, A, cptr, cidx, F, learn_a, 1.0, 0.0, np.asarray(tokens, np.int32), offsets, 0, 1,
-                       np.zeros(0), np.ones(1), 0, 1, False, lr, lr, 0.0, 1.0, np.uint64(7), *bufs)
+                       np.zeros(0), np.ones(1), np.zeros(1, np.int32), 0, 1, False, lr, lr, 0.0, 1.0, np.uint64(7),
+                       *bufs)
 
 
 def test_one_step_matches_autograd_and_moves_every_table():

@@ -58,6 +58,18 @@ COLD_START = ("regression", "attention", "mean")
 
 # -- the kernel ----------------------------------------------------------------------------------
 @njit(**_JIT)
+def _draw_noise(state, prob, alias):
+    """One noise item from Walker alias tables (``prob``, ``alias``), O(1)."""
+    state, r = w2v._next(state)
+    n = prob.shape[0]
+    i = np.int64(((r >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
+    u = (r & np.uint64(0xFFFFFFFF)) * (1.0 / 4294967296.0)
+    if u < prob[i]:
+        return state, i
+    return state, np.int64(alias[i])
+
+
+@njit(**_JIT)
 def _forward(v, T, A, cptr, cidx, F, att, emean, h, d):
     """Fill ``att`` (softmax of ``A[v]``), ``emean`` (per-field mean rows) and ``h`` (their weighted sum)."""
     # read the row once: another thread may be updating it (hogwild)
@@ -113,7 +125,8 @@ def _backward(v, T, A, cptr, cidx, F, att, emean, h, neu1e, d, learn_a, a_scale,
 
 
 @njit(**_JIT)
-def train_job(T, Z, A, cptr, cidx, F, learn_a, a_scale, a_l2, tokens, offsets, s_start, s_end, keep_prob, cum_table,
+def train_job(T, Z, A, cptr, cidx, F, learn_a, a_scale, a_l2, tokens, offsets, s_start, s_end, keep_prob,
+              noise_prob, noise_alias,
               negative, window, shrink, alpha, min_alpha, word_base, total_words, rng,
               seqbuf, ctxbuf, att, emean, h, neu1e):
     """Skip-gram with negative sampling over walks ``s_start:s_end``; the centre's input is ``H_v``.
@@ -177,7 +190,7 @@ def train_job(T, Z, A, cptr, cidx, F, learn_a, a_scale, a_l2, tokens, offsets, s
                         target = ctxbuf[c]
                         label = True
                     else:
-                        rng, target = w2v._sample_noise(rng, cum_table)
+                        rng, target = _draw_noise(rng, noise_prob, noise_alias)
                         if target == ctxbuf[c]:
                             continue
                         label = False
@@ -223,6 +236,23 @@ def _embed_rows(T, A_rows, cptr, cidx, F, out):
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _noise_tables(counts, ns_exponent):
+    """Alias tables of the noise distribution ``count**ns_exponent``, built by the word2vec engine."""
+    if hasattr(w2v, "noise_probabilities"):
+        p = w2v.noise_probabilities(counts, ns_exponent)
+    else:  # older engine: probabilities and cumulative table
+        p = w2v.noise_cum_table(counts, ns_exponent)[0]
+    p = np.asarray(p, dtype=np.float64)
+    if hasattr(w2v, "alias_table"):
+        prob, alias = w2v.alias_table(p)
+    else:
+        from ..walks.engine import _vose
+
+        prob, alias = np.ones(len(p), np.float32), np.zeros(len(p), np.int32)
+        _vose(p, prob, alias)
+    return np.asarray(prob, dtype=np.float64), np.asarray(alias, dtype=np.int32)
+
+
 def _cells(fields, offsets, n_items, id_rows=None, drop_unknown=None):
     """Interleave per-field CSR codes into one (item, field) CSR over global rows of ``T``.
 
@@ -412,7 +442,7 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
         d = T.shape[1]
         neg = int(self.negative)
         counts = walks.vocab.counts
-        cum = w2v.noise_cum_table(counts, float(self.ns_exponent))[1]
+        noise_prob, noise_alias = _noise_tables(counts, float(self.ns_exponent))
         keep = w2v.keep_probabilities(counts, float(self.sample))
         tokens, offsets = walks.tokens, walks.offsets
         n_tok = walks.n_tokens
@@ -426,7 +456,7 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
         threads = max(1, min(threads, n_jobs))
         max_len = int(np.diff(offsets).max())
         window = int(self.window)
-        learn_a = self._mode == "eges"
+        warm_up = int(getattr(self, "_warmup", 0))
         alpha, min_alpha = float(self.alpha), min(float(self.min_alpha), float(self.alpha))
         total = float(n_tok) * int(self.epochs)
         lock = threading.Lock()
@@ -439,12 +469,13 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
 
         for epoch in range(int(self.epochs)):
             tot = np.zeros(2)
+            learn_a = self._mode == "eges" and epoch >= warm_up
 
             def run_job(j, bufs):
                 s0, s1 = int(bounds[j]), int(bounds[j + 1])
                 loss, pairs = train_job(T, Z, A, cptr, cidx, F, learn_a, float(self.attention_lr),
                                         float(self.attention_l2), tokens, offsets,
-                                        s0, s1, keep, cum, neg, window, True, alpha, min_alpha,
+                                        s0, s1, keep, noise_prob, noise_alias, neg, window, True, alpha, min_alpha,
                                         float(epoch * n_tok + offsets[s0]), total,
                                         np.uint64(w2v.job_seed(int(self.seed), epoch, j)), *bufs)
                 with lock:
