@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from recembed import Corpus, InputError
-from recembed.word2vec import Item2Vec, Word2Vec, huffman_tree, keep_probabilities, noise_cum_table
+from recembed.word2vec import (Item2Vec, Word2Vec, alias_table, huffman_tree, keep_probabilities,
+                               noise_probabilities)
 from recembed.word2vec import engine
 
 from contract import EstimatorContract
@@ -115,24 +116,42 @@ def test_loss_is_finite_for_extreme_logits():
 
 
 # -- tables ----------------------------------------------------------------------------
+def alias_distribution(prob, alias):
+    """The exact distribution an alias table samples."""
+    n = len(prob)
+    q = prob / n
+    np.add.at(q, alias, (1 - prob) / n)
+    return q
+
+
 @pytest.mark.parametrize("exponent", [0.75, 0.0, -0.5, 1.0])
 def test_noise_distribution_formula(exponent):
     counts = np.array([100, 40, 7, 3, 1])
-    p, cum = noise_cum_table(counts, exponent)
+    p = noise_probabilities(counts, exponent)
     expected = counts.astype(float) ** exponent
     np.testing.assert_allclose(p, expected / expected.sum(), rtol=1e-12)
-    np.testing.assert_allclose(np.diff(np.r_[0.0, cum]), p, rtol=1e-9, atol=1e-15)
-    assert cum[-1] == 1.0
+    prob, alias = alias_table(p)
+    np.testing.assert_allclose(alias_distribution(prob, alias), p, rtol=1e-12, atol=1e-15)
 
 
 def test_noise_sampler_draws_the_distribution():
     counts = np.array([100, 40, 7, 3, 1, 0])
-    p, cum = noise_cum_table(counts, 0.75)
+    p = noise_probabilities(counts, 0.75)
+    prob, alias = alias_table(p)
+    assert prob[-1] == 0  # a zero-count word is never kept ...
+    assert alias_distribution(prob, alias)[-1] == 0  # ... nor anybody's alias
     n = 400_000
-    draws = engine.sample_noise_many(5, cum, n)
+    draws = engine.sample_noise_many(5, prob, alias, n)
     freq = np.bincount(draws, minlength=len(counts)) / n
-    assert freq[-1] == 0  # a zero-count word is never a negative
+    assert freq[-1] == 0
     assert np.all(np.abs(freq - p) <= 4 * np.sqrt(p * (1 - p) / n) + 1e-9)
+
+
+def test_alias_table_on_a_large_skewed_distribution():
+    counts = np.random.default_rng(1).zipf(1.5, size=50_000).astype(float)
+    p = noise_probabilities(counts, 0.75)
+    prob, alias = alias_table(p)
+    np.testing.assert_allclose(alias_distribution(prob, alias), p, rtol=1e-9, atol=1e-18)
 
 
 def test_explicit_noise_distribution_and_bad_values():

@@ -4,7 +4,7 @@
 Struc2Vec build one from their walks and call ``Word2Vec(...).fit(corpus)``; no Python
 runs per token). :class:`Item2Vec` adds behaviour-log input and basket contexts.
 """
-from .engine import huffman_tree, keep_probabilities, noise_cum_table
+from .engine import alias_table, huffman_tree, keep_probabilities, noise_probabilities
 from .model import Item2Vec, Word2Vec
 
 
@@ -16,4 +16,5 @@ def train_sgns(corpus, **params):
     return Word2Vec(**params).fit(corpus)
 
 
-__all__ = ["Item2Vec", "Word2Vec", "huffman_tree", "keep_probabilities", "noise_cum_table", "train_sgns"]
+__all__ = ["Item2Vec", "Word2Vec", "alias_table", "huffman_tree", "keep_probabilities", "noise_probabilities",
+           "train_sgns"]

@@ -118,20 +118,19 @@ def _randint(state, n):
 
 
 @njit(**_JIT)
-def _sample_noise(state, cum_table):
-    """Index i with probability cum_table[i] - cum_table[i-1] (cum_table ends at 1.0).
+def _sample_noise(state, prob, alias):
+    """Index i drawn from the noise distribution encoded by Walker's alias tables.
 
-    Branch-free binary search for the first entry > u: the comparison becomes a
-    conditional move, so there are no mispredicted branches per negative.
+    O(1) per draw (one random number, two loads), where a binary search on the
+    cumulative table costs ~log2(V) dependent loads per negative.
     """
-    state, u = _uniform(state)
-    base = 0
-    n = cum_table.shape[0]
-    while n > 1:
-        half = n >> 1
-        base = base + half if cum_table[base + half - 1] <= u else base
-        n -= half
-    return state, base
+    state, r = _next(state)
+    n = prob.shape[0]
+    i = np.int64(((r >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
+    u = (r & np.uint64(0xFFFFFFFF)) * (1.0 / 4294967296.0)
+    if u < prob[i]:
+        return state, i
+    return state, np.int64(alias[i])
 
 
 # -- small math ---------------------------------------------------------------
@@ -335,7 +334,7 @@ def _sgns_batch(syn0, syn1neg, ctx, nb, outs, n_out, lr, dm, gbuf, d, loss_prod,
 
 # -- the job kernel -----------------------------------------------------------
 @njit(**_JIT)
-def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, cum_table,
+def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, noise_prob, noise_alias,
               codes, points, code_off, s_start, s_end, sg, hs, negative, window, shrink,
               basket, batch, alpha, min_alpha, word_base, total_words, rng,
               seqbuf, ctxbuf, negbuf, neu1, neu1e, dm, gbuf):
@@ -428,11 +427,11 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, cum_tabl
                     nxt = negbuf[((i + 1) & 1) * k1:((i + 1) & 1) * k1 + k1]
                     if i == 0 or pending != i:
                         for k in range(1, k1):
-                            rng, t = _sample_noise(rng, cum_table)
+                            rng, t = _sample_noise(rng, noise_prob, noise_alias)
                             cur[k] = t
                     if i + 1 < n:
                         for k in range(1, k1):
-                            rng, t = _sample_noise(rng, cum_table)
+                            rng, t = _sample_noise(rng, noise_prob, noise_alias)
                             nxt[k] = t
                             _prefetch_row(syn1neg, t)
                         _prefetch_row(syn1neg, seqbuf[i + 1])
@@ -458,7 +457,7 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, cum_tabl
                             n_terms += code_off[word + 1] - code_off[word]
                         if negative > 0:
                             for k in range(negative):
-                                rng, t = _sample_noise(rng, cum_table)
+                                rng, t = _sample_noise(rng, noise_prob, noise_alias)
                                 negbuf[k] = t
                             loss_prod, loss_sum = _ns_pair(l1, syn1neg, word, negbuf, negative, lr, neu1e, d,
                                                            loss_prod, loss_sum)
@@ -483,7 +482,7 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, cum_tabl
                     n_terms += code_off[word + 1] - code_off[word]
                 if negative > 0:
                     for k in range(negative):
-                        rng, t = _sample_noise(rng, cum_table)
+                        rng, t = _sample_noise(rng, noise_prob, noise_alias)
                         negbuf[k] = t
                     loss_prod, loss_sum = _ns_pair(neu1, syn1neg, word, negbuf, negative, lr, neu1e, d,
                                                    loss_prod, loss_sum)
@@ -554,31 +553,66 @@ def cbow_ns_update(syn0, syn1neg, contexts, word, negs, lr):
 
 
 @njit(**_JIT)
-def sample_noise_many(seed, cum_table, n):
+def sample_noise_many(seed, prob, alias, n):
     """``n`` draws from the noise distribution (for checking the sampler)."""
     rng = job_seed(seed, 0, 0)
     out = np.empty(n, dtype=np.int64)
     for i in range(n):
-        rng, t = _sample_noise(rng, cum_table)
+        rng, t = _sample_noise(rng, prob, alias)
         out[i] = t
     return out
 
 
 # -- tables built once per fit -------------------------------------------------
-def noise_cum_table(counts, ns_exponent=0.75, noise_distribution=None) -> tuple[np.ndarray, np.ndarray]:
-    """Noise probabilities ``p`` (``count**ns_exponent``, normalised, or the given weights) and
-    their float64 cumulative sum ending exactly at 1.0, for binary-search sampling."""
+def noise_probabilities(counts, ns_exponent=0.75, noise_distribution=None) -> np.ndarray:
+    """Noise probabilities: ``count**ns_exponent`` normalised, or the given weights normalised."""
     if noise_distribution is not None:
         w = np.asarray(noise_distribution, dtype=np.float64)
     else:
         c = np.asarray(counts, dtype=np.float64)
         # count**0 = 1 (uniform); a negative exponent favours rare words; zero counts get no mass
         w = np.where(c > 0, np.power(np.where(c > 0, c, 1.0), ns_exponent), 0.0)
-    p = w / w.sum()
-    cum = np.cumsum(p)
-    cum /= cum[-1]
-    cum[-1] = 1.0
-    return p, cum
+    return w / w.sum()
+
+
+@njit(**_JIT)
+def alias_table(p):
+    """Walker/Vose alias tables (prob float64, alias int32) that sample exactly ``p``.
+
+    Draw i uniformly, keep it with probability ``prob[i]``, else take ``alias[i]``; so
+    ``P(i) = (prob[i] + sum(1 - prob[j] for j with alias[j] == i)) / len(p)``.
+    """
+    n = p.shape[0]
+    scaled = p * n
+    prob = np.ones(n, dtype=np.float64)
+    alias = np.arange(n).astype(np.int32)
+    small = np.empty(n, dtype=np.int64)
+    large = np.empty(n, dtype=np.int64)
+    ns = 0
+    nl = 0
+    for i in range(n):
+        if scaled[i] < 1.0:
+            small[ns] = i
+            ns += 1
+        else:
+            large[nl] = i
+            nl += 1
+    while ns > 0 and nl > 0:
+        ns -= 1
+        sm = small[ns]
+        nl -= 1
+        lg = large[nl]
+        prob[sm] = scaled[sm]
+        alias[sm] = lg
+        scaled[lg] = (scaled[lg] + scaled[sm]) - 1.0
+        if scaled[lg] < 1.0:
+            small[ns] = lg
+            ns += 1
+        else:
+            large[nl] = lg
+            nl += 1
+    # leftovers are 1 up to rounding (prob already 1, alias = self)
+    return prob, alias
 
 
 def keep_probabilities(counts, sample) -> np.ndarray:

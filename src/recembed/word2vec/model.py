@@ -182,7 +182,7 @@ class Word2Vec(EmbeddingEstimator):
             raise InputError(f"no token occurs at least min_count={self.min_count} times")
         return corpus
 
-    def _noise(self, vocab) -> tuple[np.ndarray, np.ndarray]:
+    def _noise(self, vocab) -> np.ndarray:
         nd = self.noise_distribution
         if nd is not None:
             if isinstance(nd, dict):
@@ -199,8 +199,8 @@ class Word2Vec(EmbeddingEstimator):
                                      "keys (after min_count/max_vocab); pass a dict key -> weight instead")
             if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
                 raise InputError("noise_distribution must be finite, >= 0 and not all zero")
-            return engine.noise_cum_table(None, noise_distribution=w)
-        return engine.noise_cum_table(vocab.counts, float(self.ns_exponent))
+            return engine.noise_probabilities(None, noise_distribution=w)
+        return engine.noise_probabilities(vocab.counts, float(self.ns_exponent))
 
     # -- training ---------------------------------------------------------------
     def fit(self, X, y=None):
@@ -222,7 +222,7 @@ class Word2Vec(EmbeddingEstimator):
         min_alpha = min(float(self.min_alpha), alpha)
         threads = int(self.threads) if self.threads is not None else _n_cpus()
 
-        cum = self._noise(vocab)[1] if neg > 0 else np.ones(1, dtype=np.float64)
+        noise_prob, noise_alias = engine.alias_table(self._noise(vocab) if neg > 0 else np.ones(1, dtype=np.float64))
         keep = engine.keep_probabilities(vocab.counts, float(self.sample))
         if self.hs:
             code_off, codes, points = engine.huffman_tree(vocab.counts)
@@ -280,7 +280,7 @@ class Word2Vec(EmbeddingEstimator):
                 def run_job(j, bufs):
                     s0, s1 = int(bounds[j]), int(bounds[j + 1])
                     res = engine.train_job(
-                        syn0, syn1neg, syn1, tokens, offsets, weights, keep, cum, codes, points, code_off,
+                        syn0, syn1neg, syn1, tokens, offsets, weights, keep, noise_prob, noise_alias, codes, points, code_off,
                         s0, s1, bool(self.sg), bool(self.hs), neg, int(self.window), bool(self.shrink_windows),
                         bool(self.basket), batch, alpha, min_alpha, float(epoch * n_tok + offsets[s0]), total_words,
                         np.uint64(engine.job_seed(int(self.seed), epoch, j)), *bufs)
