@@ -456,7 +456,6 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
         threads = max(1, min(threads, n_jobs))
         max_len = int(np.diff(offsets).max())
         window = int(self.window)
-        warm_up = int(getattr(self, "_warmup", 0))
         alpha, min_alpha = float(self.alpha), min(float(self.min_alpha), float(self.alpha))
         total = float(n_tok) * int(self.epochs)
         lock = threading.Lock()
@@ -469,7 +468,7 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
 
         for epoch in range(int(self.epochs)):
             tot = np.zeros(2)
-            learn_a = self._mode == "eges" and epoch >= warm_up
+            learn_a = self._mode == "eges"
 
             def run_job(j, bufs):
                 s0, s1 = int(bounds[j]), int(bounds[j + 1])
