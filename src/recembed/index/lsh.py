@@ -560,18 +560,29 @@ class LSHIndex(BaseIndex):
                 _pack_codes(Z, L, self.n_bits_, self._mode, self._offs, np.float32(1.0 / self._width),
                             self._mults, codes[s:s + block])
         tab_ids = np.empty((L, n), dtype=np.int32)
-        ucodes, begins, ends, tstart = [], [], [], [0]
-        for t in range(L):
+
+        def sort_table(t):
             col = np.ascontiguousarray(codes[:, t])
-            order = np.argsort(col, kind="stable")
+            order = np.argsort(col, kind="stable")  # stable: rows ascending inside a bucket
             sc = col[order]
             tab_ids[t] = order
             cut = np.flatnonzero(sc[1:] != sc[:-1]) + 1
             b = np.concatenate([[0], cut]).astype(np.int32)
-            ucodes.append(sc[b])
-            begins.append(b)
-            ends.append(np.concatenate([cut, [n]]).astype(np.int32))
-            tstart.append(tstart[-1] + len(b))
+            return sc[b], b, np.concatenate([cut, [n]]).astype(np.int32)
+
+        # numpy's sort releases the GIL: tables sort in parallel
+        workers = min(L, self.n_threads or os.cpu_count() or 1)
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(sort_table, range(L)))
+        else:
+            parts = [sort_table(t) for t in range(L)]
+        ucodes = [p[0] for p in parts]
+        begins = [p[1] for p in parts]
+        ends = [p[2] for p in parts]
+        tstart = np.concatenate([[0], np.cumsum([len(b) for b in begins])])
         self._tab_ids = tab_ids
         self._tcodes = np.concatenate(ucodes)
         self._tbegin = np.concatenate(begins)
