@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recembed import Corpus, Embeddings, InputError, Vocab
+from recembed import Corpus, Embeddings, InputError
 from recembed.datasets import synthetic_shop
 from recembed.models import eges as E
 from recembed.models.eges import BGE, EGES, GES

@@ -47,7 +47,6 @@ from numba import njit
 
 from .._io import InputError, check_positive
 from ..data.side_info import SideInfo, read_item_table
-from ..data.vocab import Vocab
 from ..embeddings import Embeddings
 from ..word2vec import engine as w2v
 from .base import EmbeddingEstimator
@@ -261,7 +260,6 @@ def _cells(fields, offsets, n_items, id_rows=None, drop_unknown=None):
     """
     F = len(fields) + (id_rows is not None)
     lens = np.zeros((n_items, F), dtype=np.int64)
-    parts = []
     j0 = 0
     if id_rows is not None:
         lens[:, 0] = id_rows >= 0
@@ -359,6 +357,9 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
         items : item table (path or DataFrame): item id plus side-info columns
             (see :class:`~recembed.data.side_info.SideInfo`). Required for GES and EGES.
         read_kwargs : column names etc. for :func:`recembed.read_log`.
+
+        ``session_gap``, ``min_edge_weight`` and ``read_kwargs`` only apply to a log; a
+        :class:`~recembed.graphs.Graph` is used as it is.
 
         Returns
         -------
