@@ -83,3 +83,26 @@ def test_bad_parameters():
         idx.tune(np.ones((3, 4)), max_time=5)
     with pytest.raises(InputError, match="target_recall"):
         idx.tune(np.ones((30, 4)), target_recall=1.5)
+
+
+def test_remove_flags_rows_without_rebuilding(tmp_path):
+    X, Q = clustered_vectors(4000, 16, n_clusters=10, seed=8, n_queries=40)
+    idx = LSHIndex("cosine", n_tables=6, n_bits=8, n_probes=8).add(range(len(X)), X)
+    idx.build()
+    tables = idx._tab_ids
+    gone = list(range(0, 600, 2))
+    idx.remove(gone)
+    assert idx._tab_ids is tables and not idx._dirty  # no rebuild
+    assert len(idx) == 4000 - 300 and len(idx.keys) == 3700 and 0 not in idx
+    keys, _ = idx.query(Q, k=20)
+    assert not set(keys.ravel().tolist()) & set(gone)
+    # a far-away query falls back to exact search, which skips the removed rows too
+    far = idx.query(-X[0] * 100, k=50)[0].tolist()
+    assert not set(far) & set(gone)
+    idx.save(tmp_path / "i.npz")
+    loaded = LSHIndex.load(tmp_path / "i.npz")
+    assert len(loaded) == 3700 and loaded.query(Q, k=5)[0].tolist() == idx.query(Q, k=5)[0].tolist()
+    idx.add([0], X[:1])  # re-adding a removed key
+    assert idx.query(X[0], k=1)[0].tolist() == [0] and len(idx) == 3701
+    idx.remove(list(range(1000, 2200)))  # over a quarter: compacted
+    assert len(idx) == 2501 and len(idx._keys) == 2501

@@ -324,7 +324,8 @@ def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
     else:
         # still too few candidates (a tiny index, an empty region): answer exactly instead
         for row in range(data.shape[0]):
-            cnt = _heap_push(hs, hr, cnt, k, _score(data, row, q, inv, sqn, kind), row)
+            if stamps[row] == 0:  # flags left set here mark removed rows
+                cnt = _heap_push(hs, hr, cnt, k, _score(data, row, q, inv, sqn, kind), row)
         n_cand = data.shape[0]
     order = np.argsort(-hs[:cnt])
     for i in range(cnt):
@@ -373,10 +374,20 @@ class _StampPool:
         self._free = []
         self._blocks = []
         self._lock = threading.Lock()
+        self._dead = np.zeros(n, dtype=bool)
 
     def _new(self, rows):
-        return (np.zeros((rows, self.n), dtype=np.uint8), np.empty((rows, self.n), dtype=np.int32),
-                np.empty((rows, self.n), dtype=np.float32))
+        st = np.zeros((rows, self.n), dtype=np.uint8)
+        st[:, self._dead] = 1  # removed rows look "already seen" forever, so they are skipped
+        return st, np.empty((rows, self.n), dtype=np.int32), np.empty((rows, self.n), dtype=np.float32)
+
+    def mark_dead(self, rows):
+        with self._lock:
+            self._dead[rows] = True
+            for st, _, _ in self._free:
+                st[rows] = 1
+            for blk in self._blocks:
+                blk[0][:, rows] = 1
 
     def take_one(self):
         with self._lock:
@@ -481,6 +492,67 @@ class LSHIndex(BaseIndex):
         self.seed = seed
         self.n_threads = n_threads
 
+    # -- removal by tombstones ---------------------------------------------------
+    # remove() on a built index only flags rows (the tables stay valid); the flagged rows
+    # are dropped at the next rebuild, forced once a quarter of the rows are removed.
+    def __len__(self) -> int:
+        return super().__len__() - getattr(self, "_n_dead", 0)
+
+    @property
+    def keys(self) -> np.ndarray:
+        keys = super().keys
+        dead = getattr(self, "_dead", None)
+        if dead is not None and self._n_dead:
+            keep = np.ones(len(keys), dtype=bool)
+            keep[: len(dead)] = ~dead
+            keys = keys[keep]
+        return keys
+
+    def _compact(self):
+        """Drop the flagged rows for real (before any change that renumbers rows)."""
+        if not getattr(self, "_n_dead", 0):
+            return
+        keep = np.ones(len(self._keys), dtype=bool)
+        keep[: len(self._dead)] = ~self._dead
+        self._keys = self._keys[keep]
+        self._vectors = np.ascontiguousarray(self._vectors[keep])
+        self._key_to_row = {k: i for i, k in enumerate(self._keys.tolist())}
+        self._dead = np.zeros(len(self._keys), dtype=bool)
+        self._n_dead = 0
+        self._dirty = True
+
+    def add(self, keys, vectors) -> "LSHIndex":
+        self._compact()
+        return super().add(keys, vectors)
+
+    def remove(self, keys) -> "LSHIndex":
+        """Remove ``keys``; :class:`InputError` names the first unknown one (nothing is removed then).
+
+        On a built index this is O(len(keys)): the rows are flagged and skipped by queries.
+        """
+        if self._dirty or not hasattr(self, "_stamps"):
+            self._compact()
+            return super().remove(keys)
+        if isinstance(keys, (str, int, np.integer)):
+            keys = [keys]
+        rows = np.unique(np.asarray([self._row_of(k) for k in keys], dtype=np.int64))
+        if len(rows) == 0:
+            return self
+        for k in keys:
+            self._key_to_row.pop(self._norm_key(k), None)
+        self._dead[rows] = True
+        self._n_dead = int(self._dead.sum())
+        self._stamps.mark_dead(rows)
+        if self._n_dead > 0.25 * len(self._dead) or len(self) == 0:
+            self._compact()
+        return self
+
+    def save(self, path) -> None:
+        if getattr(self, "_n_dead", 0):
+            self._compact()
+            self.build()
+        super().save(path)
+
     # -- build --------------------------------------------------------------
     def _resolve(self):
         n = len(self)
@@ -540,6 +612,7 @@ class LSHIndex(BaseIndex):
         return 4.0 * r if r > 0 else 1.0
 
     def _build(self) -> None:
+        self._compact()
         self._resolve()
         n = len(self)
         X = self._vectors
@@ -595,7 +668,9 @@ class LSHIndex(BaseIndex):
         self._inv = (1.0 / np.where(norms > 0, norms, 1.0)).astype(np.float32)
         self._sqn = (norms.astype(np.float64) ** 2).astype(np.float32)
         self._kind = {"ip": 0, "cosine": 1, "l2": 2}[self.metric]
-        self._stamps = _StampPool(len(self))
+        self._dead = np.zeros(len(self._keys), dtype=bool)
+        self._n_dead = 0
+        self._stamps = _StampPool(len(self._keys))
 
     @property
     def _mode(self):

@@ -81,6 +81,8 @@ def tune_lsh(index, sample_queries, k: int = 10, target_recall: float = 0.9, max
     check_positive("max_time", max_time)
     if not (0 < target_recall <= 1):
         raise InputError(f"target_recall must be in (0, 1], got {target_recall}")
+    if hasattr(index, "_compact"):
+        index._compact()  # removed rows must not count as ground truth
     q, _ = index._prepare_queries(sample_queries)
     if len(q) < 20:
         warnings.warn(f"tuning on {len(q)} sample queries: the recall estimate is rough "
