@@ -89,6 +89,7 @@ def build_index(items: Embeddings, kind: str, metric: str, params: dict | None =
             warnings.simplefilter("ignore")
             idx.tune(sample, k=10, target_recall=0.95, max_time=20.0)
     idx.build()
+    idx.query(items.vectors[0], k=1)  # compile/load the query kernels now, not on the first request
     return idx
 
 
