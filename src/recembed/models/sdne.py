@@ -127,8 +127,8 @@ class SDNE(EmbeddingEstimator):
     ----------
     dim : int, default 128
         Embedding size (the encoder's last layer).
-    hidden : tuple of int, default (256,)
-        Hidden layer sizes between the input (N) and the embedding.
+    hidden : int or sequence of int, default 256
+        Hidden layer size(s) between the input (N) and the embedding (an int: one layer).
     alpha : float, default 0.1
         Weight of the first-order (Laplacian) term.
     beta : float, default 10.0
@@ -157,7 +157,10 @@ class SDNE(EmbeddingEstimator):
     train_seconds_ : float
     """
 
-    def __init__(self, dim=128, hidden=(256,), alpha=0.1, beta=10.0, nu=1e-4, epochs=40, batch_size=256,
+    #: stop each epoch after this many steps (a test hook; None: full epochs)
+    _max_steps = None
+
+    def __init__(self, dim=128, hidden=256, alpha=0.1, beta=10.0, nu=1e-4, epochs=40, batch_size=256,
                  batch="edges", learning_rate=0.005, directed=False, weighted=None, device="auto", threads=None,
                  seed=1, verbose=False):
         self.dim = dim
@@ -217,8 +220,9 @@ class SDNE(EmbeddingEstimator):
                 with torch.no_grad():
                     vecs = np.empty((n, int(self.dim)), dtype=np.float32)
                     crow, col, val = self._csr(g, dev)
-                    for a in range(0, n, 1024):
-                        rows = torch.arange(a, min(n, a + 1024), device=dev)
+                    step = max(1, min(n, int(self.batch_size)))
+                    for a in range(0, n, step):
+                        rows = torch.arange(a, min(n, a + step), device=dev)
                         vecs[a:a + len(rows)] = encoder(dense_rows(crow, col, val, rows, n)).float().cpu().numpy()
         finally:
             torch.set_num_threads(old_threads)
@@ -257,7 +261,7 @@ class SDNE(EmbeddingEstimator):
             else:
                 perm = rng.permutation(n)
                 chunks = [perm[a:a + bs] for a in range(0, n, bs)]
-            for chunk in chunks:
+            for chunk in chunks[: self._max_steps]:
                 if self.batch == "edges":
                     nodes, inv = np.unique(np.concatenate([src[chunk], dst[chunk]]), return_inverse=True)
                     ei, ej, ew = inv[: len(chunk)], inv[len(chunk):], w[chunk]

@@ -1,0 +1,118 @@
+"""SDNE: the loss equals a hand computation, no N x N tensor on a 50k-node graph, contract."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+nx = pytest.importorskip("networkx")
+
+from recembed import InputError  # noqa: E402
+from recembed.graphs.structural import CSRGraph, _csr_from_edges, graph_arrays  # noqa: E402
+from recembed.models.sdne import SDNE, _AutoEncoder, dense_rows, sdne_loss  # noqa: E402
+
+from contract import EstimatorContract  # noqa: E402
+
+
+def test_dense_rows_match_the_adjacency():
+    G = nx.karate_club_graph()
+    g = graph_arrays(G)
+    A = nx.to_numpy_array(G, nodelist=[int(k) for k in g.keys], weight="weight")
+    crow, col, val = (torch.as_tensor(g.indptr), torch.as_tensor(g.indices.astype(np.int64)),
+                      torch.as_tensor(g.weights))
+    rows = torch.tensor([5, 0, 33, 5])
+    np.testing.assert_allclose(dense_rows(crow, col, val, rows, g.n_nodes).numpy(), A[[5, 0, 33, 5]], rtol=1e-6)
+
+
+def test_loss_equals_hand_computation():
+    # path a - b - c; one-layer encoder 3 -> 2 (ReLU), decoder 2 -> 3 (linear)
+    enc, dec = _AutoEncoder.build(3, (), 2)
+    W1 = np.array([[0.5, -0.2, 0.1], [0.3, 0.4, -0.6]], dtype=np.float32)
+    b1 = np.array([0.1, 0.2], dtype=np.float32)
+    W2 = np.array([[0.2, -0.1], [0.7, 0.3], [-0.4, 0.5]], dtype=np.float32)
+    b2 = np.array([0.0, 0.1, -0.1], dtype=np.float32)
+    with torch.no_grad():
+        enc[0].weight.copy_(torch.from_numpy(W1))
+        enc[0].bias.copy_(torch.from_numpy(b1))
+        dec[0].weight.copy_(torch.from_numpy(W2))
+        dec[0].bias.copy_(torch.from_numpy(b2))
+    X = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float32)
+    alpha, beta, nu = 0.3, 5.0, 0.01
+    ei, ej, ew = np.array([0, 1, 1, 2]), np.array([1, 0, 2, 1]), np.ones(4, dtype=np.float32)
+    total, second, first, reg = sdne_loss(enc, dec, torch.from_numpy(X), beta, None, torch.from_numpy(ei),
+                                          torch.from_numpy(ej), torch.from_numpy(ew), alpha, nu)
+    # by hand
+    Y = np.maximum(X @ W1.T + b1, 0)
+    Xh = Y @ W2.T + b2
+    B = np.where(X > 0, beta, 1.0)
+    want_second = (((Xh - X) * B) ** 2).sum()
+    want_first = sum(((Y[i] - Y[j]) ** 2).sum() for i, j in zip(ei, ej))
+    want_reg = 0.5 * ((W1 ** 2).sum() + (W2 ** 2).sum())
+    second, first, reg = second.detach(), first.detach(), reg.detach()
+    total = total.detach()
+    assert float(second) == pytest.approx(want_second, rel=1e-5)
+    assert float(first) == pytest.approx(want_first, rel=1e-5)
+    assert float(reg) == pytest.approx(want_reg, rel=1e-5)
+    assert float(total) == pytest.approx(want_second + alpha * want_first + nu * want_reg, rel=1e-5)
+    # the first-order term is 2 tr(Y^T L Y) of the path's Laplacian
+    A = X
+    L = np.diag(A.sum(1)) - A
+    assert want_first == pytest.approx(2 * np.trace(Y.T @ L @ Y), rel=1e-5)
+
+
+class _MaxTensor(torch.utils._python_dispatch.TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.max_numel = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in torch.utils._pytree.tree_leaves(out):
+            if isinstance(t, torch.Tensor):
+                self.max_numel = max(self.max_numel, t.numel())
+        return out
+
+
+def test_50k_node_graph_trains_without_an_n_by_n_tensor(monkeypatch):
+    batch = "edges"
+    n = 50_000
+    rng = np.random.default_rng(0)
+    src = rng.integers(0, n, 100_000)
+    dst = rng.integers(0, n, 100_000)
+    keep = src != dst
+    indptr, indices, w = _csr_from_edges(src[keep], dst[keep], np.ones(keep.sum()), n, directed=False)
+    g = CSRGraph(indptr, indices, w, np.array([str(i) for i in range(n)], dtype=object), False)
+    bs, hidden = 128, 16
+    monkeypatch.setattr(SDNE, "_max_steps", 2)
+    mode = _MaxTensor()
+    with mode:
+        m = SDNE(dim=8, hidden=(hidden,), epochs=1, batch=batch, batch_size=bs, device="cpu", threads=1, seed=1).fit(g)
+    assert m.embeddings_.vectors.shape == (n, 8)
+    rows = 2 * bs if batch == "edges" else bs
+    assert mode.max_numel <= max(rows, hidden) * n  # a batch of rows, or the first weight matrix
+    assert mode.max_numel < n * n / 100
+
+
+def test_training_lowers_the_loss_and_separates_communities():
+    G = nx.connected_caveman_graph(4, 8)
+    m = SDNE(dim=8, hidden=32, epochs=15, batch_size=64, seed=1, device="cpu", threads=1).fit(G)
+    assert m.loss_[-1] < m.loss_[0]
+    e = m.embeddings_
+    same = np.mean([e.similarity("0", str(j)) for j in range(1, 8)])
+    other = np.mean([e.similarity("0", str(j)) for j in range(16, 24)])
+    assert same > other
+
+
+def test_bad_input(tmp_path):
+    with pytest.raises(InputError):
+        SDNE(batch="rows").fit(nx.path_graph(3))
+    with pytest.raises(InputError):
+        SDNE(hidden=(0,)).fit(nx.path_graph(3))
+    with pytest.raises(InputError):
+        SDNE().fit(tmp_path / "missing.txt")
+
+
+class TestSDNEContract(EstimatorContract):
+    def make_estimator(self, seed=1):
+        return SDNE(dim=4, hidden=8, epochs=2, batch_size=32, device="cpu", threads=1, seed=seed)
+
+    def make_input(self):
+        return nx.karate_club_graph()
