@@ -38,9 +38,12 @@ def get_spark(master: str | None = None, shuffle_partitions: int | None = None, 
 
     Python workers use this interpreter, so they import the same recembed and numba cache.
     """
+    import os
     import sys
 
     require_pyspark()
+    # local mode starts Python workers from PYSPARK_PYTHON: make them this interpreter
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
