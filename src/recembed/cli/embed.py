@@ -296,8 +296,11 @@ def _train_word2vec(cls, args, corpus) -> Result:
 
 
 def _add_word2vec(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--input", "-i", required=True, metavar="PATH",
-                   help="text corpus: one sequence per line, tokens separated by whitespace, UTF-8")
+    src = p.add_argument_group("input (one of)").add_mutually_exclusive_group(required=True)
+    src.add_argument("--input", "-i", metavar="PATH",
+                     help="text corpus: one sequence per line, tokens separated by whitespace, UTF-8")
+    src.add_argument("--walks", metavar="WALKS.parquet",
+                     help="walk table of 'recembed spark walks' (read in Arrow chunks)")
     add_word2vec_args(p, WORD2VEC_DEFAULTS)
 
 
@@ -305,8 +308,13 @@ def _run_word2vec(args) -> Result:
     from ..data import Corpus
 
     _check_word2vec(args)
-    corpus = Corpus.from_file(args.input, min_count=getattr(args, "min_count", 1),
-                              max_vocab=getattr(args, "max_vocab", None))
+    if getattr(args, "walks", None):
+        from ..spark.io import read_walks  # pyarrow only: no Spark needed to train
+
+        corpus = read_walks(args.walks).trim(getattr(args, "min_count", 1), getattr(args, "max_vocab", None))
+    else:
+        corpus = Corpus.from_file(args.input, min_count=getattr(args, "min_count", 1),
+                                  max_vocab=getattr(args, "max_vocab", None))
     from ..word2vec import Word2Vec  # after reading: bad input is reported without loading the engine
 
     return _train_word2vec(Word2Vec, args, corpus)
@@ -441,6 +449,100 @@ METHODS.update({
     "bge": Method(
         "BGE: DeepWalk on the weighted session item graph (no side information)",
         lambda p: _add_eges(p, items_required=False), _run_eges("BGE"), None, EGES_DEFAULTS),
+})
+
+
+
+# -- LINE / SDNE / Struc2Vec (recembed.models.line, .sdne, .struc2vec) -----------------------------
+LINE_DEFAULTS = {"dim": 128, "seed": 1}
+SDNE_DEFAULTS = {"dim": 128, "epochs": 40, "seed": 1}
+STRUC2VEC_DEFAULTS = {"dim": 128, "epochs": 5, "seed": 1}
+
+
+def _add_graph_input(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", "-i", required=True, metavar="PATH",
+                   help="edge list: 'u v' or 'u v weight' per line")
+    p.add_argument("--directed", action="store_const", const=True, default=_S,
+                   help="read the edge list as directed (default: undirected)")
+
+
+def _add_line(p: argparse.ArgumentParser) -> None:
+    _add_graph_input(p)
+    g = p.add_argument_group("LINE")
+    g.add_argument("--order", choices=["first", "second", "both"], default=_S,
+                   help="first-order, second-order, or both (dim/2 each, L2-normalised, concatenated) "
+                        "(default: both)")
+    g.add_argument("--samples", type=positive_float, default=_S, metavar="M",
+                   help="edge samples per order, in millions (default: 400 per arc, at least 1M)")
+    g.add_argument("--negative", type=nonnegative_int, default=_S, metavar="K", help="negatives per sample (default: 5)")
+    g.add_argument("--rho", dest="learning_rate", type=positive_float, default=_S, metavar="LR",
+                   help="initial learning rate, decayed linearly (default: 0.025)")
+    g.add_argument("--reconstruct", type=nonnegative_int, default=_S, metavar="K",
+                   help="give vertices with fewer than K neighbours their second-order neighbours (default: 0, off)")
+
+
+def _run_graph_model(module: str, cls_name: str, no_epochs: bool = False):
+    def run(args) -> Result:
+        import importlib
+
+        cls = getattr(importlib.import_module(f"..models.{module}", __package__), cls_name)
+        if no_epochs and hasattr(args, "epochs"):
+            raise InputError(f"--epochs does not apply to {cls_name}; use --samples")
+        params = estimator_params(args, cls)
+        t0 = time.perf_counter()
+        model = cls(**params).fit(args.input)
+        return Result(model.embeddings_, epochs=getattr(model, "epochs", None) if not no_epochs else None,
+                      train_seconds=time.perf_counter() - t0)
+
+    return run
+
+
+def _add_sdne(p: argparse.ArgumentParser) -> None:
+    _add_graph_input(p)
+    g = p.add_argument_group("SDNE")
+    g.add_argument("--hidden", type=positive_int, nargs="+", default=_S, metavar="N",
+                   help="hidden layer sizes between the input and the embedding (default: 256)")
+    g.add_argument("--alpha", type=nonnegative_float, default=_S, help="first-order (Laplacian) weight (default: 0.1)")
+    g.add_argument("--beta", type=positive_float, default=_S, help="weight of nonzero entries (default: 10)")
+    g.add_argument("--nu", type=nonnegative_float, default=_S, help="L2 regularisation (default: 1e-4)")
+    g.add_argument("--batch-size", type=positive_int, default=_S, metavar="N", help="batch size (default: 256)")
+    g.add_argument("--batch", choices=["edges", "nodes"], default=_S, help="batch of arcs or nodes (default: edges)")
+    g.add_argument("--learning-rate", type=positive_float, default=_S, metavar="LR", help="Adam step (default: 0.005)")
+    g.add_argument("--device", default=_S, help="auto (GPU if present), cpu, cuda, ... (default: auto)")
+
+
+def _add_struc2vec(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", "-i", required=True, metavar="PATH",
+                   help="edge list: 'u v' per line (read as undirected and unweighted for structure)")
+    g = p.add_argument_group("Struc2Vec")
+    g.add_argument("--walk-length", type=positive_int, default=_S, metavar="N", help="nodes per walk (default: 80)")
+    g.add_argument("--walks-per-node", "--num-walks", type=positive_int, default=_S, metavar="N",
+                   help="walks from every node (default: 10)")
+    g.add_argument("--window", type=positive_int, default=_S, metavar="N", help="skip-gram window (default: 5)")
+    g.add_argument("--stay-prob", type=positive_float, default=_S, metavar="Q",
+                   help="probability of a step within the current layer (default: 0.3)")
+    g.add_argument("--max-layer", "--until-layer", type=nonnegative_int, default=_S, metavar="K",
+                   help="OPT3: use rings 0..K (default: 4)")
+    for opt, what in (("opt1", "compressed degree sequences"), ("opt2", "only ~2 log2 n nearest-degree candidates"),
+                      ("opt3", "cap the layers at --max-layer")):
+        g.add_argument(f"--{opt}", action=argparse.BooleanOptionalAction, default=_S, help=f"{what} (default: on)")
+    g.add_argument("--cache-dir", default=_S, metavar="DIR",
+                   help="keep the distances/multilayer graph here and reuse them (never deleted)")
+
+
+METHODS.update({
+    "line": Method(
+        "LINE: first/second-order proximity by edge sampling (Tang et al. 2015)",
+        _add_line, _run_graph_model("line", "LINE", no_epochs=True),
+        "LINE, as the reference C++: weighted edge sampling (alias table), degree^0.75 negatives, hogwild SGD "
+        "with a linear learning-rate decay over --samples million edge samples per order.",
+        LINE_DEFAULTS),
+    "sdne": Method(
+        "SDNE: deep autoencoder of adjacency rows with a Laplacian first-order term (PyTorch)",
+        _add_sdne, _run_graph_model("sdne", "SDNE"), None, SDNE_DEFAULTS),
+    "struc2vec": Method(
+        "Struc2Vec: structural identity via a multilayer graph of DTW distances, then skip-gram",
+        _add_struc2vec, _run_graph_model("struc2vec", "Struc2Vec"), None, STRUC2VEC_DEFAULTS),
 })
 
 
