@@ -456,7 +456,7 @@ METHODS.update({
 # -- LINE / SDNE / Struc2Vec (recembed.models.line, .sdne, .struc2vec) -----------------------------
 LINE_DEFAULTS = {"dim": 128, "seed": 1}
 SDNE_DEFAULTS = {"dim": 128, "epochs": 40, "seed": 1}
-STRUC2VEC_DEFAULTS = {"dim": 128, "epochs": 5, "seed": 1}
+STRUC2VEC_DEFAULTS = {"dim": 128, "epochs": 1, "seed": 1}
 
 
 def _add_graph_input(p: argparse.ArgumentParser) -> None:
@@ -473,7 +473,7 @@ def _add_line(p: argparse.ArgumentParser) -> None:
                    help="first-order, second-order, or both (dim/2 each, L2-normalised, concatenated) "
                         "(default: both)")
     g.add_argument("--samples", type=positive_float, default=_S, metavar="M",
-                   help="edge samples per order, in millions (default: 400 per arc, at least 1M)")
+                   help="edge samples per order, in millions (default: 400 per arc, within 1M..100M)")
     g.add_argument("--negative", type=nonnegative_int, default=_S, metavar="K", help="negatives per sample (default: 5)")
     g.add_argument("--rho", dest="learning_rate", type=positive_float, default=_S, metavar="LR",
                    help="initial learning rate, decayed linearly (default: 0.025)")
@@ -506,7 +506,7 @@ def _add_sdne(p: argparse.ArgumentParser) -> None:
     g.add_argument("--beta", type=positive_float, default=_S, help="weight of nonzero entries (default: 10)")
     g.add_argument("--nu", type=nonnegative_float, default=_S, help="L2 regularisation (default: 1e-4)")
     g.add_argument("--batch-size", type=positive_int, default=_S, metavar="N", help="batch size (default: 256)")
-    g.add_argument("--batch", choices=["edges", "nodes"], default=_S, help="batch of arcs or nodes (default: edges)")
+    g.add_argument("--batch", choices=["edges", "nodes"], default=_S, help="batch of nodes or arcs (default: nodes)")
     g.add_argument("--learning-rate", type=positive_float, default=_S, metavar="LR", help="Adam step (default: 0.005)")
     g.add_argument("--device", default=_S, help="auto (GPU if present), cpu, cuda, ... (default: auto)")
 
@@ -518,11 +518,11 @@ def _add_struc2vec(p: argparse.ArgumentParser) -> None:
     g.add_argument("--walk-length", type=positive_int, default=_S, metavar="N", help="nodes per walk (default: 80)")
     g.add_argument("--walks-per-node", "--num-walks", type=positive_int, default=_S, metavar="N",
                    help="walks from every node (default: 10)")
-    g.add_argument("--window", type=positive_int, default=_S, metavar="N", help="skip-gram window (default: 5)")
+    g.add_argument("--window", type=positive_int, default=_S, metavar="N", help="skip-gram window (default: 10)")
     g.add_argument("--stay-prob", type=positive_float, default=_S, metavar="Q",
                    help="probability of a step within the current layer (default: 0.3)")
     g.add_argument("--max-layer", "--until-layer", type=nonnegative_int, default=_S, metavar="K",
-                   help="OPT3: use rings 0..K (default: 4)")
+                   help="OPT3: use rings 0..K (default: 3)")
     for opt, what in (("opt1", "compressed degree sequences"), ("opt2", "only ~2 log2 n nearest-degree candidates"),
                       ("opt3", "cap the layers at --max-layer")):
         g.add_argument(f"--{opt}", action=argparse.BooleanOptionalAction, default=_S, help=f"{what} (default: on)")

@@ -242,8 +242,8 @@ class LINE(EmbeddingEstimator):
     negative : int, default 5
         Negative samples per edge sample.
     samples : float or None, default None
-        Edge samples per order, in millions (the C++ ``-samples``). ``None``: ``max(1,
-        100 * arcs / 1e6)``, i.e. 100 draws per arc (about 3.4M for wiki).
+        Edge samples per order, in millions (the C++ ``-samples``). ``None``: 400 draws per
+        arc (an undirected edge is two arcs), at least 1M and at most 100M (wiki: 9.8M).
     learning_rate : float, default 0.025
         Initial learning rate ``rho0``, decayed linearly to ``rho0 * 1e-4``.
     reconstruct : int, default 0
@@ -315,7 +315,7 @@ class LINE(EmbeddingEstimator):
         dst = np.ascontiguousarray(indices, dtype=np.int32)
         e_prob, e_alias = edge_alias(weights)
         n_prob, n_alias = negative_alias(indptr, weights)
-        total = int(round((self.samples if self.samples is not None else max(1.0, 100 * len(dst) / 1e6)) * 1e6))
+        total = int(round((self.samples if self.samples is not None else min(100.0, max(1.0, 400 * len(dst) / 1e6))) * 1e6))
         orders = ["first", "second"] if self.order == "both" else [self.order]
         d = self.dim // 2 if self.order == "both" else self.dim
         parts, losses = [], []

@@ -14,10 +14,10 @@ Laplacian and adjacency).
 
 Two batch schemes:
 
-- ``batch="edges"`` (default): ``batch_size`` arcs drawn without replacement per step; the rows of both
+- ``batch="edges"``: ``batch_size`` arcs drawn without replacement per step; the rows of both
   endpoints are reconstructed and every arc in the batch contributes to the first-order term
   (so that term sees every edge once per epoch);
-- ``batch="nodes"``: ``batch_size`` nodes; first-order term over the arcs inside the batch
+- ``batch="nodes"`` (default; ~20x cheaper per epoch on wiki): ``batch_size`` nodes; first-order term over the arcs inside the batch
   (the paper's ``2 tr(Yᵀ L Y)`` of the batch's sub-Laplacian).
 
 Examples
@@ -77,7 +77,13 @@ def dense_rows(crow, col, val, rows, n_cols):
 
 
 class _AutoEncoder:
-    """Encoder/decoder MLP (built lazily so the module imports without torch)."""
+    """Encoder/decoder MLP (built lazily so the module imports without torch).
+
+    Hidden layers use ReLU; the embedding layer is linear (a ReLU there leaves dead, all-zero
+    dimensions); the decoder mirrors the encoder with a linear output.
+    """
+
+    embedding_activation = None
 
     @staticmethod
     def build(n, hidden, dim):
@@ -85,8 +91,10 @@ class _AutoEncoder:
         nn = torch.nn
         sizes = [n, *hidden, dim]
         enc, dec = [], []
-        for a, b in zip(sizes[:-1], sizes[1:]):
-            enc += [nn.Linear(a, b), nn.ReLU()]
+        for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            enc += [nn.Linear(a, b)]
+            if k < len(sizes) - 2 or _AutoEncoder.embedding_activation:
+                enc += [nn.ReLU() if k < len(sizes) - 2 else _AutoEncoder.embedding_activation()]
         rev = sizes[::-1]
         for k, (a, b) in enumerate(zip(rev[:-1], rev[1:])):
             dec += [nn.Linear(a, b)]
@@ -138,7 +146,7 @@ class SDNE(EmbeddingEstimator):
     epochs : int, default 40
     batch_size : int, default 256
         Arcs (``batch="edges"``) or nodes (``batch="nodes"``) per step.
-    batch : {"edges", "nodes"}, default "edges"
+    batch : {"nodes", "edges"}, default "nodes"
     learning_rate : float, default 0.005
         Adam's step size.
     directed, weighted : how to read an edge-list path (a Graph keeps its own).
@@ -161,7 +169,7 @@ class SDNE(EmbeddingEstimator):
     _max_steps = None
 
     def __init__(self, dim=128, hidden=256, alpha=0.1, beta=10.0, nu=1e-4, epochs=40, batch_size=256,
-                 batch="edges", learning_rate=0.005, directed=False, weighted=None, device="auto", threads=None,
+                 batch="nodes", learning_rate=0.005, directed=False, weighted=None, device="auto", threads=None,
                  seed=1, verbose=False):
         self.dim = dim
         self.hidden = hidden

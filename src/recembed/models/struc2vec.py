@@ -56,17 +56,17 @@ class Struc2Vec(EmbeddingEstimator):
     dim : int, default 128
     walk_length : int, default 80
     walks_per_node : int, default 10
-    window : int, default 5
+    window : int, default 10
         Skip-gram window.
     stay_prob : float, default 0.3
         Probability of a step within the current layer (the reference code's 0.3); otherwise
         the walk changes layer.
-    max_layer : int or None, default 4
+    max_layer : int or None, default 3
         OPT3: layers 0..max_layer (ignored when ``opt3=False``: every ring is used).
     opt1, opt2, opt3 : bool, default True
         Compressed degree sequences, nearest-degree candidates, layer cap.
-    epochs : int, default 5
-        Skip-gram passes over the walks.
+    epochs : int, default 1
+        Skip-gram passes over the walks (one pass over 10 x 80 tokens per node is enough here).
     negative : int, default 5
     threads : int, default 1
         Threads for every phase (walks and distances are identical for any count; skip-gram is
@@ -101,8 +101,8 @@ class Struc2Vec(EmbeddingEstimator):
     #: extra Word2Vec settings (class-level, for experiments; not a hyperparameter)
     _w2v_extra: dict = {}
 
-    def __init__(self, dim=128, walk_length=80, walks_per_node=10, window=5, stay_prob=0.3, max_layer=4,
-                 opt1=True, opt2=True, opt3=True, epochs=5, negative=5, threads=1, seed=1, cache_dir=None,
+    def __init__(self, dim=128, walk_length=80, walks_per_node=10, window=10, stay_prob=0.3, max_layer=3,
+                 opt1=True, opt2=True, opt3=True, epochs=1, negative=5, threads=1, seed=1, cache_dir=None,
                  verbose=False):
         self.dim = dim
         self.walk_length = walk_length
