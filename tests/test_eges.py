@@ -266,3 +266,17 @@ def test_int_columns_with_missing_values_keep_their_codes():
     shifted = t.astype(object).set_index("item").reindex(["a", "zz"]).reset_index()   # 7 -> 7.0, NaN
     enc = si.encode(shifted)
     assert enc.fields[0].indices.tolist() == [si.vocabs[0].index("7"), 0]
+
+
+def test_cli_help_states_the_estimator_defaults(capsys):
+    from recembed.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["embed", "eges", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    p = EGES().get_params()
+    for opt, name in (("walks per item", "walks_per_node"), ("items per walk", "walk_length"),
+                      ("skip-gram window", "window"), ("negative samples", "negative"), ("learning rate", "alpha"),
+                      ("vector size", "dim"), ("passes over the data", "epochs")):
+        assert f"{opt} (default: {p[name]})" in text, opt
+    assert f"(default: {p['cold_start']})" in text
