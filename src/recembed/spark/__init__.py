@@ -33,10 +33,12 @@ def require_pyspark():
     return pyspark
 
 
-def get_spark(master: str | None = None, shuffle_partitions: int | None = None, app_name: str = "recembed"):
+def get_spark(master: str | None = None, shuffle_partitions: int | None = None, app_name: str = "recembed",
+              conf: dict | None = None):
     """The active SparkSession, or a new one (``master`` default ``local[*]``).
 
     Python workers use this interpreter, so they import the same recembed and numba cache.
+    ``conf`` holds further settings (e.g. ``{"spark.driver.memory": "8g"}``).
     """
     import os
     import sys
@@ -55,6 +57,8 @@ def get_spark(master: str | None = None, shuffle_partitions: int | None = None, 
          .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
     if shuffle_partitions:
         b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+    for k, v in (conf or {}).items():
+        b = b.config(k, str(v))
     return b.getOrCreate()
 
 

@@ -66,8 +66,9 @@ def read_log_spark(spark, log, *, user_col: str = "user", item_col: str = "item"
     if missing:
         raise InputError(f"missing column(s) {missing}; columns are {[c for c in df.columns if c != ROW]}", where)
     t_raw = F.col(time_col)
-    t_num = t_raw.cast("double")
-    w = F.col(weight_col).cast("double") if weight_col else F.lit(1.0)
+    # try_cast: Spark 4 (ANSI) fails the job on a bad value instead of giving null
+    t_num = t_raw.try_cast("double")
+    w = F.col(weight_col).try_cast("double") if weight_col else F.lit(1.0)
     checks = [F.sum(F.col(c).isNull().cast("long")).alias(c) for c in needed]
     checks += [F.sum((t_raw.isNotNull() & t_num.isNull()).cast("long")).alias("_t_not_num"),
                F.count(F.lit(1)).alias("_n")]
@@ -84,7 +85,7 @@ def read_log_spark(spark, log, *, user_col: str = "user", item_col: str = "item"
         raise InputError(f"{res['_bad_w']} weights are not finite numbers >= 0 (column {weight_col!r})", where)
     if res["_t_not_num"]:
         # like the local reader: a column that is not all numbers is read as dates (UTC)
-        t = F.unix_micros(F.to_timestamp(t_raw.cast("string"))) / 1e6
+        t = F.unix_micros(F.try_to_timestamp(t_raw.cast("string"))) / 1e6
         bad = df.filter(t.isNull()).select(F.col(time_col).cast("string")).limit(1).collect()
         if bad:
             raise InputError(f"{time_col} {bad[0][0]!r} does not parse as a time", where)

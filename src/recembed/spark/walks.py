@@ -372,8 +372,6 @@ def _join_walks(spark, e, n, p, q, walks_per_node, walk_length, seed, partitions
             W.write.mode("overwrite").parquet(spath)
             chunks.append((step, spath))
             W = spark.read.parquet(spath).filter(F.col("cur") >= 0).withColumn("path", empty_i)
-            if step < walk_length - 1 and W.limit(1).count() == 0:
-                break
     parts = [spark.read.parquet(sp).select("walk_id", F.lit(s).alias("chunk"), "path") for s, sp in chunks]
     allc = parts[0]
     for part in parts[1:]:
