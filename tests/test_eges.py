@@ -280,3 +280,18 @@ def test_cli_help_states_the_estimator_defaults(capsys):
                       ("vector size", "dim"), ("passes over the data", "epochs")):
         assert f"{opt} (default: {p[name]})" in text, opt
     assert f"(default: {p['cold_start']})" in text
+
+
+def test_tianchi_loader(shared_data):
+    from recembed.datasets.tianchi import load_tianchi
+    from recembed.graphs import build_item_graph
+
+    tc = load_tianchi(shared_data / "tianchi-ecomm")
+    assert len(tc.log) == 85213 - 4270 and len(tc.items) == 36224
+    assert tc.items.columns.tolist() == ["item", "category", "brand", "price"]
+    assert tc.items["brand"].notna().sum() == 36224 - 35544          # brand 0 = unknown -> missing
+    assert (tc.log["timestamp"] % 86400 == 0).all()                  # dates only: UTC midnight
+    assert set(tc.log["event"]) == {"click", "collect", "cart", "buy"}
+    # with the default one-hour gap a session is one user's day
+    _, summary = build_item_graph(tc.log)
+    assert summary.sessions == len(tc.log.groupby(["user", "timestamp"]))
