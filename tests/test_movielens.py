@@ -1,5 +1,4 @@
 """MovieLens-100K loader (reads ../shared/data/ml-100k; never bundled)."""
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -19,7 +19,6 @@ the baselines here (popularity, Item2Vec item-to-item).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from .._io import InputError

@@ -175,7 +175,8 @@ def _torch():
 
 def _tensors(d: CTRData, device):
     torch = _torch()
-    return (torch.as_tensor(d.single, device=device), {k: torch.as_tensor(v, device=device) for k, v in d.multi.items()},
+    return (torch.as_tensor(d.single, device=device),
+            {k: torch.as_tensor(v, device=device) for k, v in d.multi.items()},
             torch.as_tensor(d.y, device=device))
 
 
@@ -329,7 +330,8 @@ class FNN(_TorchCTR):
     >>> df["y"] = ((df.u.astype(int) % 2) == (df.i.astype(int) % 2)).astype(float)
     >>> d = encode_ctr(df, "y", ["u", "i"])
     >>> fm = FM(dim=4, epochs=30, lr=0.05, seed=1).fit(d.take(np.arange(1500)))
-    >>> fnn = FNN(dim=4, hidden=(16,), init="fm", freeze=True, epochs=10, seed=1).fit(d.take(np.arange(1500)), fm=fm)
+    >>> fnn = FNN(dim=4, hidden=(16,), init="fm", freeze=True, epochs=30, lr=0.02, batch_size=256, seed=1)
+    >>> fnn = fnn.fit(d.take(np.arange(1500)), fm=fm)
     >>> auc_logloss(d.y[1500:], fnn.predict_proba(d.take(np.arange(1500, 2000))))["AUC"] > 0.95
     True
     """

@@ -161,13 +161,14 @@ class RecallModel(EmbeddingEstimator):
             raise InputError("pretrained_items must be an Embeddings object")
         table = module.item_in
         if pre.dim != table.weight.shape[1]:
-            raise InputError(f"pretrained_items have dim {pre.dim}, the model's item embeddings {table.weight.shape[1]}")
+            raise InputError(f"pretrained_items have dim {pre.dim}, "
+                             f"the model's item embeddings {table.weight.shape[1]}")
         idx = np.array([pre.key_to_index.get(k, -1) for k in self.item_vocab_.keys.tolist()])
         ok = np.flatnonzero(idx >= 0)
         if len(ok) == 0:
             raise InputError("no key of pretrained_items is an item of the log")
         with torch.no_grad():
-            # scale to the table's init scale so a large-norm pretrained space does not swamp the tower
+            # rows are copied as given; items absent from pretrained_items keep their random init
             vec = torch.as_tensor(pre.vectors[idx[ok]], device=table.weight.device)
             table.weight[torch.as_tensor(ok + 1, device=table.weight.device)] = vec
         table.weight.requires_grad_(not self.freeze_pretrained)
