@@ -542,11 +542,12 @@ def dtw(da, ca, db, cb):
     return dtw_buffered(da, ca, db, cb, row)
 
 
-def candidate_pairs(degrees, opt2=True, n_candidates=None):
+def candidate_pairs(degrees, opt2=True, n_candidates=None, seed=0):
     """Unordered node pairs ``(u, v)``, ``u < v``, whose structural distance is computed.
 
     With ``opt2`` each node is paired with the ``n_candidates`` (default ``ceil(2 log2 n)``)
-    nodes closest to it in degree, taken from the sorted degree list; otherwise all pairs.
+    nodes closest to it in degree, taken from the sorted degree list (ties: ``k`` drawn at random
+    among the nodes of equal degree, with ``seed``); otherwise all pairs.
     Returns an ``(m, 2)`` int32 array sorted by ``(u, v)``.
     """
     degrees = np.asarray(degrees, dtype=np.int64)
@@ -559,7 +560,7 @@ def candidate_pairs(degrees, opt2=True, n_candidates=None):
     k = int(n_candidates) if n_candidates else int(math.ceil(2 * math.log2(n)))
     k = max(1, min(k, n - 1))
     order = np.argsort(degrees, kind="stable").astype(np.int64)
-    pairs = _nearest_degree(order, degrees[order], k)
+    pairs = _nearest_degree(order, degrees[order], k, np.uint64(seed))
     lo = np.minimum(pairs[:, 0], pairs[:, 1])
     hi = np.maximum(pairs[:, 0], pairs[:, 1])
     key = np.unique(lo * n + hi)
@@ -567,15 +568,65 @@ def candidate_pairs(degrees, opt2=True, n_candidates=None):
 
 
 @njit(cache=True, nogil=True)
-def _nearest_degree(order, sdeg, k):
+def _nearest_degree(order, sdeg, k, seed):
+    """For each node, ``k`` partners nearest in degree.
+
+    Nodes of the node's own degree come first; when there are more than ``k`` of them, ``k``
+    are drawn at random (seeded per node), so that a large class of equal degree is joined
+    like a random graph rather than a band of neighbouring ids; then the block is extended
+    outwards by degree difference.
+    """
     n = len(order)
     out = np.empty((n * k, 2), dtype=np.int64)
     m = 0
+    lo_of = np.empty(n, dtype=np.int64)
+    hi_of = np.empty(n, dtype=np.int64)
+    a = 0
+    while a < n:
+        b = a
+        while b < n and sdeg[b] == sdeg[a]:
+            b += 1
+        for i in range(a, b):
+            lo_of[i] = a
+            hi_of[i] = b
+        a = b
     for p in range(n):
-        left = p - 1
-        right = p + 1
+        lo = lo_of[p]
+        hi = hi_of[p]
+        same = hi - lo - 1
+        if same >= k:
+            # k distinct random members of the block other than p (Floyd's algorithm)
+            s = seed_state(seed, p)
+            picked = np.empty(k, dtype=np.int64)
+            for j in range(same - k, same):
+                s = next_state(s)
+                t = int(uniform(s) * (j + 1))
+                if t > j:
+                    t = j
+                found = False
+                for q in range(j - (same - k)):
+                    if picked[q] == t:
+                        found = True
+                        break
+                picked[j - (same - k)] = j if found else t
+            for q in range(k):
+                idx = picked[q]
+                pos = lo + idx
+                if pos >= p:
+                    pos += 1
+                out[m, 0] = order[p]
+                out[m, 1] = order[pos]
+                m += 1
+            continue
+        for pos in range(lo, hi):
+            if pos != p:
+                out[m, 0] = order[p]
+                out[m, 1] = order[pos]
+                m += 1
+        left = lo - 1
+        right = hi
         d = sdeg[p]
-        for _ in range(k):
+        for _ in range(k - same):
             if left < 0 and right >= n:
                 break
             if left < 0:

@@ -136,7 +136,7 @@ class Struc2Vec(EmbeddingEstimator):
     def _structure(self, g, progress):
         rings = ring_degree_sequences(g.indptr, g.indices, self.max_layer if self.opt3 else None, bool(self.opt1))
         progress.done("rings", f"({int(rings.n_layers.max())} layers max)")
-        pairs = candidate_pairs(np.diff(g.indptr), opt2=bool(self.opt2))
+        pairs = candidate_pairs(np.diff(g.indptr), opt2=bool(self.opt2), seed=int(self.seed))
         dist = structural_distances(rings, pairs)
         progress.done("distances", f"({len(pairs):,} pairs)")
         ml = build_multilayer(pairs, dist, g.n_nodes)
