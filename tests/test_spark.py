@@ -248,3 +248,12 @@ def test_help_without_pyspark(monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "pyspark", None)
     with pytest.raises(InputError, match="needs pyspark"):
         require_pyspark()
+
+
+@pytest.mark.parametrize("module", ["recembed.spark.io", "recembed.spark.walks"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0

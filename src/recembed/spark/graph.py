@@ -18,11 +18,9 @@ partition's rows, then every partition numbers its own rows from its offset.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from .._io import InputError
 from . import get_spark, require_pyspark
-from .io import vocab_path
+from .io import exists, vocab_path
 
 ROW = "_recembed_row"
 
@@ -43,11 +41,10 @@ def read_log_spark(spark, log, *, user_col: str = "user", item_col: str = "item"
     if isinstance(log, DataFrame):
         df, where = log, None
     else:
-        p = Path(log)
-        if not p.exists():
-            raise InputError("no such file", p)
-        where = p
-        name = p.name.lower()
+        if not exists(spark, log):
+            raise InputError("no such file", log)
+        where = log
+        name = str(log).rstrip("/").lower()
         if name.endswith((".parquet", ".pq")):
             df = spark.read.parquet(str(p))
         else:

@@ -17,17 +17,45 @@ from ..data.corpus import Corpus
 from ..data.vocab import Vocab
 
 
-def vocab_path(path) -> Path:
+def vocab_path(path):
     """Where the vocabulary of table ``path`` lives: ``X.parquet`` -> ``X.vocab.parquet``.
+
+    A :class:`~pathlib.Path` for local paths, a string for URIs (``hdfs://...``, ``s3a://...``).
 
     Examples
     --------
-    >>> str(vocab_path("out/walks.parquet"))
-    'out/walks.vocab.parquet'
+    >>> str(vocab_path("out/walks.parquet")), vocab_path("hdfs://nn/emb/walks.parquet/")
+    ('out/walks.vocab.parquet', 'hdfs://nn/emb/walks.vocab.parquet')
     """
-    p = Path(path)
-    stem = p.name[: -len(".parquet")] if p.name.endswith(".parquet") else p.name
-    return p.with_name(stem + ".vocab.parquet")
+    s = str(path).rstrip("/")
+    s = (s[: -len(".parquet")] if s.endswith(".parquet") else s) + ".vocab.parquet"
+    return s if is_uri(s) else Path(s)
+
+
+def is_uri(path) -> bool:
+    """Whether ``path`` names a file system by scheme (``hdfs://``, ``s3a://``, ``file://``)."""
+    return "://" in str(path)
+
+
+def exists(spark, path) -> bool:
+    """Whether ``path`` exists: locally, or through Hadoop's file system for URIs."""
+    if not is_uri(path):
+        return Path(path).exists()
+    jvm = spark.sparkContext._jvm
+    hp = jvm.org.apache.hadoop.fs.Path(str(path))
+    return bool(hp.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).exists(hp))
+
+
+def delete(spark, path) -> None:
+    """Remove a folder this package created (scratch data), locally or through Hadoop."""
+    if not is_uri(path):
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+        return
+    jvm = spark.sparkContext._jvm
+    hp = jvm.org.apache.hadoop.fs.Path(str(path))
+    hp.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()).delete(hp, True)
 
 
 def _dataset(path):

@@ -26,8 +26,8 @@ rounds), and both modes start walk ``i`` at the same node.
 from __future__ import annotations
 
 import math
-import shutil
 import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ from numba import njit
 from .._io import InputError, check_positive
 from ..walks.engine import _GOLD, _mix, _walk_state
 from . import get_spark, require_pyspark
-from .io import vocab_path
+from .io import delete, exists, is_uri, vocab_path
 
 _INV53 = 1.0 / 9007199254740992.0
 
@@ -93,12 +93,11 @@ def load_graph_tables(spark, graph, vocab=None):
         edges = graph
         v = vocab if vocab is not None else index_vocab(edges)
     else:
-        p = Path(graph)
-        if not p.exists():
-            raise InputError("no such file or folder", p)
-        edges = spark.read.parquet(str(p))
-        vp = Path(vocab) if vocab is not None else vocab_path(p)
-        v = spark.read.parquet(str(vp)) if vp.exists() else index_vocab(edges)
+        if not exists(spark, graph):
+            raise InputError("no such file or folder", graph)
+        edges = spark.read.parquet(str(graph))
+        vp = vocab if vocab is not None else vocab_path(graph)
+        v = spark.read.parquet(str(vp)) if exists(spark, vp) else index_vocab(edges)
     missing = [c for c in ("src", "dst", "weight") if c not in edges.columns]
     if missing:
         raise InputError(f"edge table lacks column(s) {missing}; columns are {edges.columns}")
@@ -300,7 +299,7 @@ def step_partition(batches, step: int, seed_hash, second: bool, inv_p: float, in
                                          ["walk_id", "cur", "prev", "path"])
 
 
-def _join_walks(spark, e, n, p, q, walks_per_node, walk_length, seed, partitions, work: Path, checkpoint_every,
+def _join_walks(spark, e, n, p, q, walks_per_node, walk_length, seed, partitions, work: str, checkpoint_every,
                 salt, hot_degree):
     from pyspark.sql import functions as F
 
@@ -329,7 +328,7 @@ def _join_walks(spark, e, n, p, q, walks_per_node, walk_length, seed, partitions
     hot = F.broadcast(hot.persist())
     reps = rows.join(hot, "node", "left").withColumn("n_salt", F.coalesce("n_salt", F.lit(1))) \
         .withColumn("salt", F.explode(F.sequence(F.lit(0), F.col("n_salt") - 1))).drop("n_salt")
-    vpath = str(work / "vertices")
+    vpath = f"{work}/vertices"
     reps.write.mode("overwrite").parquet(vpath)
     V = spark.read.parquet(vpath)
 
@@ -368,7 +367,7 @@ def _join_walks(spark, e, n, p, q, walks_per_node, walk_length, seed, partitions
         W = J.mapInArrow(fn, schema)
         if step % checkpoint_every == 0 or step == walk_length - 1:
             # truncate the lineage; the path chunk stays in this folder, finished walkers drop out
-            spath = str(work / f"state_{step:06d}")
+            spath = f"{work}/state_{step:06d}"
             W.write.mode("overwrite").parquet(spath)
             chunks.append((step, spath))
             W = spark.read.parquet(spath).filter(F.col("cur") >= 0).withColumn("path", empty_i)
@@ -443,12 +442,15 @@ def spark_walks(graph, output=None, *, spark=None, method: str = "deepwalk", p: 
             if work_dir is None:
                 if output is None:
                     raise InputError("mode='join' without output needs work_dir")
-                parent = Path(output).resolve().parent
-                parent.mkdir(parents=True, exist_ok=True)
-                created = Path(tempfile.mkdtemp(prefix=f".{Path(output).name}.work.", dir=parent))
+                if is_uri(output):
+                    created = str(output).rstrip("/") + f".work-{uuid.uuid4().hex[:8]}"
+                else:
+                    parent = Path(output).resolve().parent
+                    parent.mkdir(parents=True, exist_ok=True)
+                    created = tempfile.mkdtemp(prefix=f".{Path(output).name}.work.", dir=parent)
                 work = created
             else:
-                work = Path(work_dir)
+                work = str(work_dir)
             if hot_degree is None:
                 shuffle = int(spark.conf.get("spark.sql.shuffle.partitions"))
                 hot_degree = max(1000, e.count() // (4 * shuffle))
@@ -464,6 +466,6 @@ def spark_walks(graph, output=None, *, spark=None, method: str = "deepwalk", p: 
         return spark.read.parquet(out), spark.read.parquet(str(vocab_path(out)))
     finally:
         if created is not None:
-            shutil.rmtree(created, ignore_errors=True)  # our own scratch folder only
+            delete(spark, created)  # our own scratch folder only
         if bc is not None and output is not None:
             bc.unpersist()
