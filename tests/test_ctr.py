@@ -45,7 +45,7 @@ def test_fm_pairwise_trick_equals_explicit_sum():
     for x in X:
         nz = np.flatnonzero(x)
         pair = sum(x[a] * x[b] * v[a] @ v[b] for ai, a in enumerate(nz) for b in nz[ai + 1:])
-        expect.append(float(fm.net_.w0) + w @ x + pair)
+        expect.append(float(fm.net_.w0.detach()) + w @ x + pair)
     with torch.no_grad():
         got = fm.net_(torch.as_tensor(d.single[:20]), {k: torch.as_tensor(m[:20]) for k, m in d.multi.items()})
     np.testing.assert_allclose(got.numpy(), expect, rtol=1e-4, atol=1e-4)
