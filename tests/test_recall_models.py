@@ -191,3 +191,12 @@ def test_pretrained_items_frozen_stay_fixed(cls):
 def test_bad_holdout_is_rejected():
     with pytest.raises(InputError):
         YouTubeDNN(**SMALL).fit(tiny_log(), holdout="first")
+
+
+def test_youtube_item_vectors_can_include_item_features():
+    log = tiny_log()
+    users, items = tiny_tables(log)
+    m = YouTubeDNN(item_features=True, seed=1, **SMALL).fit(log, users=users, items=items)
+    assert "item_proj.weight" in m._module.state_dict()
+    # two items with the same id weights would still differ through their features
+    assert np.all(np.isfinite(m.item_vectors().vectors))
