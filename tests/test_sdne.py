@@ -37,7 +37,7 @@ def test_loss_equals_hand_computation():
     X = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float32)
     alpha, beta, nu = 0.3, 5.0, 0.01
     ei, ej, ew = np.array([0, 1, 1, 2]), np.array([1, 0, 2, 1]), np.ones(4, dtype=np.float32)
-    total, second, first, reg = sdne_loss(enc, dec, torch.from_numpy(X), beta, None, torch.from_numpy(ei),
+    total, second, first, reg = sdne_loss(enc, dec, torch.from_numpy(X), beta, torch.from_numpy(ei),
                                           torch.from_numpy(ej), torch.from_numpy(ew), alpha, nu)
     # by hand
     Y = np.maximum(X @ W1.T + b1, 0)

@@ -83,8 +83,6 @@ class _AutoEncoder:
     dimensions); the decoder mirrors the encoder with a linear output.
     """
 
-    embedding_activation = None
-
     @staticmethod
     def build(n, hidden, dim):
         torch = _torch()
@@ -93,8 +91,8 @@ class _AutoEncoder:
         enc, dec = [], []
         for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
             enc += [nn.Linear(a, b)]
-            if k < len(sizes) - 2 or _AutoEncoder.embedding_activation:
-                enc += [nn.ReLU() if k < len(sizes) - 2 else _AutoEncoder.embedding_activation()]
+            if k < len(sizes) - 2:
+                enc += [nn.ReLU()]
         rev = sizes[::-1]
         for k, (a, b) in enumerate(zip(rev[:-1], rev[1:])):
             dec += [nn.Linear(a, b)]
@@ -103,12 +101,11 @@ class _AutoEncoder:
         return nn.Sequential(*enc), nn.Sequential(*dec)
 
 
-def sdne_loss(encoder, decoder, x, b_scale, y_index, edges_i, edges_j, edges_w, alpha, nu):
+def sdne_loss(encoder, decoder, x, b_scale, edges_i, edges_j, edges_w, alpha, nu):
     """The SDNE loss of one batch; returns ``(total, second, first, reg)`` tensors.
 
     ``x``: ``(B, N)`` dense adjacency rows; ``b_scale``: ``beta``; ``edges_i/j/w``: the batch's
     arcs as row positions in ``x`` and weights (first-order term ``sum w ||y_i - y_j||²``).
-    ``y_index`` is unused (kept for symmetry with callers that pass row ids).
     """
     torch = _torch()
     y = encoder(x)
@@ -286,7 +283,7 @@ class SDNE(EmbeddingEstimator):
                     pos_of[nodes] = -1
                 rows_t = torch.as_tensor(nodes, device=dev)
                 x = dense_rows(crow, col, val, rows_t, n)
-                loss, _, _, _ = sdne_loss(encoder, decoder, x, float(self.beta), rows_t,
+                loss, _, _, _ = sdne_loss(encoder, decoder, x, float(self.beta),
                                           torch.as_tensor(ei, device=dev), torch.as_tensor(ej, device=dev),
                                           torch.as_tensor(ew, device=dev), float(self.alpha), float(self.nu))
                 opt.zero_grad(set_to_none=True)

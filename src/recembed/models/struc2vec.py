@@ -98,9 +98,6 @@ class Struc2Vec(EmbeddingEstimator):
     (12, 16)
     """
 
-    #: extra Word2Vec settings (class-level, for experiments; not a hyperparameter)
-    _w2v_extra: dict = {}
-
     def __init__(self, dim=128, walk_length=80, walks_per_node=10, window=10, stay_prob=0.3, max_layer=3,
                  opt1=True, opt2=True, opt3=True, epochs=1, negative=5, threads=1, seed=1, cache_dir=None,
                  verbose=False):
@@ -186,8 +183,7 @@ class Struc2Vec(EmbeddingEstimator):
 
         corpus = Corpus.from_arrays(tokens, offsets, Vocab(np.asarray([str(k) for k in g.keys], dtype=object)))
         w2v = Word2Vec(dim=self.dim, window=self.window, sg=True, negative=self.negative, sample=0,
-                       epochs=self.epochs, threads=self.threads, seed=self.seed, progress=bool(self.verbose),
-                       **self._w2v_extra)
+                       epochs=self.epochs, threads=self.threads, seed=self.seed, progress=bool(self.verbose))
         w2v.fit(corpus)
         progress.done("skip-gram")
         emb = w2v.embeddings_
