@@ -302,7 +302,7 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
     _job_words = 20000
 
     def __init__(self, dim=64, walks_per_node=10, walk_length=20, window=5, negative=5, ns_exponent=0.75,
-                 sample=0.0, alpha=0.025, min_alpha=1e-4, epochs=3, attention_lr=10.0, attention_l2=0.0, session_gap=3600.0,
+                 sample=0.0, alpha=0.025, min_alpha=1e-4, epochs=3, attention_lr=1.0, attention_l2=0.0, session_gap=3600.0,
                  min_edge_weight=1, n_buckets=10, sep=";", kinds=None, exclude=None, item_col=None,
                  cold_start="regression", ridge=1.0, threads=None, seed=1):
         self.dim = dim
@@ -729,8 +729,7 @@ _DOC_PARAMS = """
         Skip-gram negative sampling as in :class:`recembed.word2vec.Word2Vec`
         (``sample=0``: no subsampling; walks already start evenly from every node).
     attention_lr : float
-        Scale of the learning rate of the weights ``A`` (EGES only; the weights get a small
-        gradient, ``att_j * (W_vj - H_v) . dH``, and move too little at the embeddings' rate).
+        Scale of the learning rate of the weights ``A`` relative to the embeddings' (EGES only).
     attention_l2 : float
         L2 penalty pulling ``A`` towards 0 (uniform weights); 0 by default.
     session_gap : float or None
