@@ -105,7 +105,7 @@ def test_sampled_softmax_with_logq_matches_full_softmax_in_expectation():
         losses.append(float(loss.detach()))
         grads.append(torch.autograd.grad(loss, u)[0])
         # without the correction the sampler's skew biases the loss
-        naive.append(float(sampled_softmax_loss(u, item_fn, label, neg, torch.full((n,), 1.0 / len(neg)))))
+        naive.append(float(sampled_softmax_loss(u, item_fn, label, neg, torch.full((n,), 1.0 / len(neg))).detach()))
     assert abs(np.mean(losses) - float(full)) < 0.02 * float(full)
     assert torch.allclose(torch.stack(grads).mean(0), g_full, atol=0.03)
     assert abs(np.mean(naive) - float(full)) > 5 * abs(np.mean(losses) - float(full))
