@@ -22,6 +22,11 @@ Design notes (the *why*):
 * The loss is the negative log-likelihood of every (input, output) term, accumulated
   in float64. To avoid a ``log`` per term, probabilities are multiplied into a float64
   running product that is flushed through one ``log`` when it gets small.
+
+Other kernels (EGES) call ``job_seed``, ``_next``, ``_uniform``, ``_randint``,
+``_sig_term``, ``_take``, ``alias_table``, ``noise_probabilities`` and
+``keep_probabilities``: keep their signatures. numba's on-disk cache does not track
+imports across files, so after changing one of these, clear the callers' caches too.
 """
 from __future__ import annotations
 
@@ -346,8 +351,10 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, noise_pr
     (``epoch * n_tokens + offsets[s_start]``); the learning rate of the token at corpus
     position ``p`` is ``alpha - (alpha - min_alpha) * (word_base' + p) / total_words``.
     ``weights`` is empty or one float per sequence. ``keep_prob`` is empty when there is no
-    subsampling. Buffers: ``seqbuf`` (max sequence length), ``ctxbuf`` (2 * window) and ``negbuf`` (2 * (negative + 1)) (int32),
-    ``neu1``/``neu1e`` (dim), ``dm`` (MAX_BATCH x dim), ``gbuf`` (MAX_BATCH x (negative + 1)).
+    subsampling. ``noise_prob``/``noise_alias`` are :func:`alias_table` of the noise
+    distribution. Buffers: ``seqbuf`` (int32, longest sequence), ``ctxbuf`` (int32,
+    2 * window), ``negbuf`` (int32, 2 * (negative + 1)), ``neu1``/``neu1e`` (dim),
+    ``dm`` (MAX_BATCH x dim), ``gbuf`` (MAX_BATCH x (negative + 1)).
     """
     d = syn0.shape[1]
     loss_prod = 1.0
