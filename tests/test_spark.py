@@ -73,8 +73,13 @@ def test_graph_equals_local_cli_and_api(spark, tmp_path):
     assert _triples(read_graph(tmp_path / "f.parquet")) == _triples(g)
 
 
-def test_graph_bad_input(spark, tmp_path):
+def test_graph_from_frames_and_bad_input(spark, tmp_path):
     from recembed.spark.graph import build_item_graph_spark
+
+    log = pd.DataFrame({"user": [1, 1, 1, 2, 2], "item": ["a", "b", "c", "a", "b"], "timestamp": [0, 10, 20, 0, 5]})
+    edges, vocab = build_item_graph_spark(log, spark=spark)
+    assert sorted(map(tuple, edges.collect())) == [("a", "b", 2.0), ("b", "c", 1.0)]
+    assert sorted(r["index"] for r in vocab.collect()) == [0, 1, 2]
 
     bad = tmp_path / "bad.csv"
     pd.DataFrame({"user": [1, 2], "item": ["a", "b"], "timestamp": ["1", "soon"]}).to_csv(bad, index=False)

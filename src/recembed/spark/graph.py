@@ -29,7 +29,8 @@ def read_log_spark(spark, log, *, user_col: str = "user", item_col: str = "item"
                    weight_col: str | None = None, sep: str | None = None):
     """A behaviour log as a DataFrame ``(user string, item string, t double, w double, row long)``.
 
-    ``log`` is a Spark DataFrame or a CSV/TSV/Parquet path (a file or a Spark folder).
+    ``log`` is a Spark or pandas DataFrame, or a CSV/TSV/Parquet path (a file, a Spark
+    folder, or a URI such as ``hdfs://...``).
     Times are numbers (seconds) or timestamps Spark parses (read as UTC). Weights are
     rounded to float32, as :func:`recembed.read_log` stores them, so sums match exactly.
     Raises :class:`InputError` for missing columns, missing values, unparsable times and
@@ -38,6 +39,11 @@ def read_log_spark(spark, log, *, user_col: str = "user", item_col: str = "item"
     from pyspark.sql import DataFrame
     from pyspark.sql import functions as F
 
+    import pandas as pd
+
+    if isinstance(log, pd.DataFrame):
+        # row order of the pandas frame is its "file order" for ties on time
+        log = spark.createDataFrame(log.astype({c: str for c in log.columns if log[c].dtype == object}))
     if isinstance(log, DataFrame):
         df, where = log, None
     else:
@@ -46,13 +52,13 @@ def read_log_spark(spark, log, *, user_col: str = "user", item_col: str = "item"
         where = log
         name = str(log).rstrip("/").lower()
         if name.endswith((".parquet", ".pq")):
-            df = spark.read.parquet(str(p))
+            df = spark.read.parquet(str(log))
         else:
             if sep is None:
                 sep = "\t" if name.endswith((".tsv", ".tab")) else ","
             # every column as a string: ids keep leading zeros, as the local reader keeps them
             df = spark.read.option("header", True).option("inferSchema", False).option("sep", sep) \
-                .option("mode", "FAILFAST").csv(str(p))
+                .option("mode", "FAILFAST").csv(str(log))
     # the row id must be taken before any shuffle: it carries file order for ties on time
     if ROW not in df.columns:
         df = df.withColumn(ROW, F.monotonically_increasing_id())
@@ -103,7 +109,7 @@ def build_item_graph_spark(log, output=None, *, spark=None, session_gap: float |
 
     Parameters
     ----------
-    log : Spark DataFrame or path (CSV/TSV/Parquet).
+    log : Spark or pandas DataFrame, or path (CSV/TSV/Parquet; local or a URI).
     output : where to write the edge table ``src, dst, weight`` (Parquet); ``None``: do not write.
     vocab_output : vocabulary table ``id, index, out_degree``; default :func:`recembed.spark.vocab_path`.
     spark : SparkSession (default: the active one, or a new ``local[*]``).
