@@ -25,7 +25,8 @@ def spark():
 
     # adaptive execution re-plans every stage: pure overhead on data this small
     s = get_spark("local[2]", shuffle_partitions=4, app_name="recembed-tests",
-                  conf={"spark.sql.adaptive.enabled": "false", "spark.default.parallelism": "2"})
+                  conf={"spark.sql.adaptive.enabled": "false", "spark.default.parallelism": "2",
+                        "spark.sql.codegen.wholeStage": "false"})
     s.sparkContext.setLogLevel("ERROR")
     yield s
     s.stop()
