@@ -2,7 +2,7 @@
 
 Generates a synthetic shop log (``recembed.datasets.synthetic_shop``; default 10M events,
 1M users, 200k items; ``--events`` scales all three), then times each step in its own
-subprocess and samples the peak RSS of its whole process tree (the Spark JVM and Python
+subprocess and samples the peak memory (PSS) of its whole process tree (the Spark JVM and Python
 workers included). Both paths train the same Word2Vec locally; the embeddings are scored
 by the same-category rate of their 10 nearest neighbours.
 
@@ -26,27 +26,36 @@ from pathlib import Path
 PY = sys.executable
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and all its descendants (from /proc)."""
+def _tree_pss(pid: int) -> tuple[int, int]:
+    """Proportional set size (bytes) of ``pid`` and all its descendants, and their number.
+
+    PSS, not RSS: Spark forks its Python workers from a daemon and every worker maps the
+    same numba/LLVM libraries, so summed RSS would count those shared pages once per worker.
+    """
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             with open(f"/proc/{d}/stat") as fh:
-                parts = fh.read().rsplit(")", 1)[1].split()
-            ppid, pages = int(parts[1]), int(parts[21])
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError):
             continue
         children.setdefault(ppid, []).append(int(d))
-        rss[int(d)] = pages * os.sysconf("SC_PAGE_SIZE")
-    total, todo = 0, [pid]
+    total, count, todo = 0, 0, [pid]
     while todo:
         p = todo.pop()
-        total += rss.get(p, 0)
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        count += 1
+                        break
+        except OSError:
+            pass
         todo.extend(children.get(p, []))
-    return total
+    return total, count
 
 
 def run_step(name: str, code: str, env=None) -> dict:
@@ -54,11 +63,12 @@ def run_step(name: str, code: str, env=None) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen([PY, "-c", textwrap.dedent(code)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env={**os.environ, **(env or {})})
-    peak = [0]
+    peak = [0, 0]
 
     def sample():
         while proc.poll() is None:
-            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            pss, n = _tree_pss(proc.pid)
+            peak[0], peak[1] = max(peak[0], pss), max(peak[1], n)
             time.sleep(0.2)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -70,7 +80,8 @@ def run_step(name: str, code: str, env=None) -> dict:
         sys.stderr.write(err[-4000:])
         raise SystemExit(f"{name} failed ({proc.returncode})")
     info = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-    row = {"step": name, "wall_s": round(wall, 1), "peak_rss_mib": round(peak[0] / 2**20), **info}
+    row = {"step": name, "wall_s": round(wall, 1), "peak_pss_mib": round(peak[0] / 2**20), "max_processes": peak[1],
+           **info}
     print(json.dumps(row), flush=True)
     return row
 
@@ -100,6 +111,7 @@ def main(argv=None) -> None:
     ap.add_argument("--walk-length", type=int, default=40)
     ap.add_argument("--dim", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--driver-memory", default="6g", help="spark.driver.memory (local mode: the JVM heap cap)")
     ap.add_argument("--join", action="store_true", help="also time mode='join' walks (slow: one job per step)")
     ap.add_argument("--workdir", default=None)
     ap.add_argument("--json", default=None)
@@ -121,7 +133,7 @@ def main(argv=None) -> None:
         """))
     spark_conf = f"""
             from recembed.spark import get_spark
-            spark = get_spark({a.master!r}, 4 * {a.threads}, conf={{"spark.driver.memory": "6g",
+            spark = get_spark({a.master!r}, 4 * {a.threads}, conf={{"spark.driver.memory": {a.driver_memory!r},
                               "spark.sql.adaptive.enabled": "true"}})
             spark.sparkContext.setLogLevel("ERROR")
     """
