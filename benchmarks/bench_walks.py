@@ -188,6 +188,7 @@ def main(argv=None) -> int:
     ap.add_argument("--ours-python", default=sys.executable)
     ap.add_argument("--peers-python", default=str(REPO / ".venv-peers" / "bin" / "python"))
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--skip-ours", action="store_true", help="only the PecanPy side of --what e2e")
     ap.add_argument("--pecanpy-warm", action="store_true", help="also time PecanPy's second call (no JIT)")
     ap.add_argument("--scale", action="store_true", help="1M-node / 10M-edge power-law graph, recembed only")
     ap.add_argument("--scale-nodes", type=int, default=1_000_000)
@@ -240,17 +241,20 @@ def main(argv=None) -> int:
                 print(f"walks  speed-up (first calls) {ratio:.1f}x{warm}, RSS {median_of(ours, 'rss_mib'):.0f} vs "
                       f"{median_of(theirs, 'rss_mib'):.0f} MiB", flush=True)
         if a.what in ("e2e", "both"):
-            ours = [run_child(a.ours_python, OURS_E2E, args, a.threads, a.timeout) for _ in range(a.repeats)]
+            ours = [] if a.skip_ours else [run_child(a.ours_python, OURS_E2E, args, a.threads, a.timeout)
+                                           for _ in range(a.repeats)]
             report["e2e_ours"] = ours
-            print(f"e2e    recembed Node2Vec: {median_of(ours, 'total'):.2f} s (walks {median_of(ours, 'walks'):.2f} s, "
-                  f"skip-gram {median_of(ours, 'train'):.2f} s), peak RSS {median_of(ours, 'rss_mib'):.0f} MiB",
-                  flush=True)
+            if ours:
+                print(f"e2e    recembed Node2Vec: {median_of(ours, 'total'):.2f} s (walks {median_of(ours, 'walks'):.2f} "
+                      f"s, skip-gram {median_of(ours, 'train'):.2f} s), peak RSS {median_of(ours, 'rss_mib'):.0f} MiB",
+                      flush=True)
             if peers:
                 theirs = [run_child(a.peers_python, PEER_E2E, args, a.threads, a.timeout) for _ in range(a.repeats)]
                 report["e2e_pecanpy"] = theirs
                 print(f"e2e    PecanPy + gensim: {median_of(theirs, 'total'):.2f} s, peak RSS "
                       f"{median_of(theirs, 'rss_mib'):.0f} MiB")
-                print(f"e2e    speed-up {median_of(theirs, 'total') / median_of(ours, 'total'):.1f}x")
+                if ours:
+                    print(f"e2e    speed-up {median_of(theirs, 'total') / median_of(ours, 'total'):.1f}x")
         print(f"# load after: {loadavg()}")
     if a.json:
         Path(a.json).write_text(json.dumps(report, indent=1))
