@@ -35,26 +35,35 @@ def require_pyspark():
 
 def get_spark(master: str | None = None, shuffle_partitions: int | None = None, app_name: str = "recembed",
               conf: dict | None = None):
-    """The active SparkSession, or a new one (``master`` default ``local[*]``).
+    """The active SparkSession, or a new one (``master`` default: spark-submit's, else ``local[*]``).
 
-    Python workers use this interpreter, so they import the same recembed and numba cache.
+    In local mode Python workers use this interpreter, so they import the same recembed
+    and numba cache, and the UI is off. Times are read in UTC, as the local reader does.
     ``conf`` holds further settings (e.g. ``{"spark.driver.memory": "8g"}``).
     """
     import os
     import sys
 
     require_pyspark()
-    # local mode starts Python workers from PYSPARK_PYTHON: make them this interpreter
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    # under spark-submit the JVM launched us (PYSPARK_GATEWAY_PORT) and its master stands
+    submitted = master is None and "PYSPARK_GATEWAY_PORT" in os.environ
+    local = not submitted and (master or "local[*]").startswith("local")
+    if local:
+        # local mode starts Python workers from PYSPARK_PYTHON: make them this interpreter
+        # (on a cluster the executors' Python is the deployment's business)
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
-    b = (SparkSession.builder.appName(app_name).master(master or "local[*]")
-         .config("spark.pyspark.python", sys.executable).config("spark.pyspark.driver.python", sys.executable)
-         .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-         .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    b = SparkSession.builder.appName(app_name).config("spark.sql.session.timeZone", "UTC") \
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    if not submitted:
+        b = b.master(master or "local[*]")
+    if local:
+        b = b.config("spark.pyspark.python", sys.executable).config("spark.pyspark.driver.python", sys.executable) \
+            .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
     if shuffle_partitions:
         b = b.config("spark.sql.shuffle.partitions", str(shuffle_partitions))
     for k, v in (conf or {}).items():
