@@ -59,8 +59,9 @@ def register(subparsers) -> None:
     w.add_argument("--partitions", type=positive_int, default=None, metavar="N",
                    help="partitions of walk ids (default: Spark's default parallelism)")
     j = w.add_argument_group("join mode")
-    j.add_argument("--checkpoint-every", type=positive_int, default=10, metavar="STEPS",
-                   help="write walkers to Parquet every STEPS steps (truncates the lineage; default: 10)")
+    j.add_argument("--checkpoint-every", type=positive_int, default=5, metavar="STEPS",
+                   help="write walkers to Parquet every STEPS steps (truncates the lineage; steps in between "
+                        "run pipelined, one Python worker each per task; default: 5)")
     j.add_argument("--salt", type=positive_int, default=8, metavar="K", help="replicas of a hot vertex (default: 8)")
     j.add_argument("--hot-degree", type=positive_int, default=None, metavar="D",
                    help="vertices with in-degree >= D are salted (default: edges / (4 x shuffle partitions), "

@@ -383,7 +383,7 @@ def _join_walks(spark, e, n, p, q, walks_per_node, walk_length, seed, partitions
 # -- public --------------------------------------------------------------------------------
 def spark_walks(graph, output=None, *, spark=None, method: str = "deepwalk", p: float = 1.0, q: float = 1.0,
                 walks_per_node: int = 10, walk_length: int = 80, seed: int = 1, mode: str = "broadcast",
-                partitions: int | None = None, checkpoint_every: int = 10, salt: int = 8,
+                partitions: int | None = None, checkpoint_every: int = 5, salt: int = 8,
                 hot_degree: int | None = None, work_dir=None, vocab=None):
     """Random walks on an item graph with Spark; written as Parquet ``(walk_id, walk array<int>)``.
 
@@ -395,7 +395,9 @@ def spark_walks(graph, output=None, *, spark=None, method: str = "deepwalk", p: 
     method : ``"deepwalk"`` (first order, weighted) or ``"node2vec"`` (``p``, ``q``).
     mode : ``"broadcast"`` (CSR broadcast, local numba kernel) or ``"join"`` (one join per step).
     partitions : partitions of walk ids (default: ``spark.default.parallelism``, at least 2).
-    checkpoint_every : ``mode="join"``: write walkers to Parquet every this many steps.
+    checkpoint_every : ``mode="join"``: write walkers to Parquet every this many steps. With a
+        broadcast vertex table the steps in between run pipelined in one stage, each with
+        its own Python worker per task (~250 MB with numba), so this also bounds memory.
     salt, hot_degree : ``mode="join"``: vertices with in-degree >= ``hot_degree`` (default:
         edges / (4 * shuffle partitions), at least 1000) get ``salt`` replicas.
     work_dir : ``mode="join"`` scratch folder (default: a new folder beside ``output``,
