@@ -158,7 +158,10 @@ class DeepWalk(_WalkEmbedding):
     negative : int, default 5
         Negative samples per pair (0 with ``hs=True``: hierarchical softmax only, as in the paper).
     hs : bool, default False
-    ns_exponent, sample, alpha, min_alpha : word2vec settings (see :class:`~recembed.word2vec.Word2Vec`).
+    alpha : float, default 0.05
+        Start learning rate, twice word2vec's 0.025: with the papers' single epoch over 10 x 80
+        walks, 0.025 under-trains (BlogCatalog Macro-F1 0.210 -> 0.248 at 50 %; docs/graphs.md "Quality").
+    ns_exponent, sample, min_alpha : word2vec settings (see :class:`~recembed.word2vec.Word2Vec`).
     epochs : int, default 1
     weighted : bool or None, default None
         ``None`` walks on the weights the graph has; ``False`` ignores them.
@@ -185,7 +188,7 @@ class DeepWalk(_WalkEmbedding):
     """
 
     def __init__(self, walk_length=80, walks_per_node=10, window=10, dim=128, negative=5, hs=False,
-                 ns_exponent=0.75, sample=1e-3, alpha=0.025, min_alpha=1e-4, epochs=1, weighted=None,
+                 ns_exponent=0.75, sample=1e-3, alpha=0.05, min_alpha=1e-4, epochs=1, weighted=None,
                  directed=False, item_graph=None, threads=None, seed=1):
         self.walk_length = walk_length
         self.walks_per_node = walks_per_node
