@@ -456,7 +456,7 @@ METHODS.update({
 # -- LINE / SDNE / Struc2Vec (recembed.models.line, .sdne, .struc2vec) -----------------------------
 LINE_DEFAULTS = {"dim": 128, "seed": 1}
 SDNE_DEFAULTS = {"dim": 128, "epochs": 40, "seed": 1}
-STRUC2VEC_DEFAULTS = {"dim": 128, "epochs": 1, "seed": 1}
+STRUC2VEC_DEFAULTS = {"dim": 128, "epochs": "max(5, min(20, 1M tokens / walk tokens))", "seed": 1}
 
 
 def _add_graph_input(p: argparse.ArgumentParser) -> None:
@@ -491,7 +491,8 @@ def _run_graph_model(module: str, cls_name: str, no_epochs: bool = False):
         params = estimator_params(args, cls)
         t0 = time.perf_counter()
         model = cls(**params).fit(args.input)
-        return Result(model.embeddings_, epochs=getattr(model, "epochs", None) if not no_epochs else None,
+        epochs = getattr(model, "epochs_", getattr(model, "epochs", None))
+        return Result(model.embeddings_, epochs=epochs if not no_epochs else None,
                       train_seconds=time.perf_counter() - t0)
 
     return run
@@ -518,14 +519,16 @@ def _add_struc2vec(p: argparse.ArgumentParser) -> None:
     g.add_argument("--walk-length", type=positive_int, default=_S, metavar="N", help="nodes per walk (default: 80)")
     g.add_argument("--walks-per-node", "--num-walks", type=positive_int, default=_S, metavar="N",
                    help="walks from every node (default: 10)")
-    g.add_argument("--window", type=positive_int, default=_S, metavar="N", help="skip-gram window (default: 10)")
+    g.add_argument("--window", type=positive_int, default=_S, metavar="N", help="skip-gram window (default: 5)")
     g.add_argument("--stay-prob", type=positive_float, default=_S, metavar="Q",
                    help="probability of a step within the current layer (default: 0.3)")
     g.add_argument("--max-layer", "--until-layer", type=nonnegative_int, default=_S, metavar="K",
                    help="OPT3: use rings 0..K (default: 3)")
-    for opt, what in (("opt1", "compressed degree sequences"), ("opt2", "only ~2 log2 n nearest-degree candidates"),
+    for opt, what in (("opt1", "compressed degree sequences"), ("opt2", "only the --n-candidates nearest-degree candidates"),
                       ("opt3", "cap the layers at --max-layer")):
         g.add_argument(f"--{opt}", action=argparse.BooleanOptionalAction, default=_S, help=f"{what} (default: on)")
+    g.add_argument("--n-candidates", type=positive_int, default=_S, metavar="K",
+                   help="OPT2 candidates per node (default: max(2 log2 n, min(15%% of n, 200000/n)))")
     g.add_argument("--cache-dir", default=_S, metavar="DIR",
                    help="keep the distances/multilayer graph here and reuse them (never deleted)")
 

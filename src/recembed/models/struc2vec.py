@@ -13,7 +13,8 @@ Pipeline (kernels in :mod:`recembed.graphs.structural`, all numba):
 
 The paper's optimisations are on by default and switchable: ``opt1`` compresses each
 ring to ``(degree, count)`` runs (DTW cost times ``max(count_a, count_b)``), ``opt2`` compares
-each node with only ``ceil(2 log2 n)`` nodes of nearest degree, ``opt3`` caps the layers at
+each node with the ``n_candidates`` nodes of nearest degree (default: the paper's ``ceil(2 log2 n)``,
+raised to 15% of the nodes while ``n * k <= 200,000``), ``opt3`` caps the layers at
 ``max_layer``. The graph is read as undirected and unweighted for structure (self-loops and
 duplicate edges dropped).
 """
@@ -56,7 +57,7 @@ class Struc2Vec(EmbeddingEstimator):
     dim : int, default 128
     walk_length : int, default 80
     walks_per_node : int, default 10
-    window : int, default 10
+    window : int, default 5
         Skip-gram window.
     stay_prob : float, default 0.3
         Probability of a step within the current layer (the reference code's 0.3); otherwise
@@ -65,8 +66,15 @@ class Struc2Vec(EmbeddingEstimator):
         OPT3: layers 0..max_layer (ignored when ``opt3=False``: every ring is used).
     opt1, opt2, opt3 : bool, default True
         Compressed degree sequences, nearest-degree candidates, layer cap.
-    epochs : int, default 1
-        Skip-gram passes over the walks (one pass over 10 x 80 tokens per node is enough here).
+    n_candidates : int or None, default None
+        OPT2: nodes of nearest degree compared with each node. ``None``:
+        ``max(ceil(2 log2 n), min(ceil(0.15 n), 200000 // n))``: the paper's ``2 log2 n``, raised on
+        small graphs (airports: Brazil 20, Europe 60, USA 168), where it measurably helps, while
+        ``n * k <= 200,000``; from ~8,000 nodes on it is the paper's count.
+    epochs : int or None, default None
+        Skip-gram passes over the walks. ``None``: ``max(5, min(20, ceil(1,000,000 / walk tokens)))``: the
+        reference code's ``--iter 5``, raised on small graphs so that the skip-gram sees at least
+        ~1M tokens (airports: Brazil 10, Europe 5, USA 5); the count used is in ``epochs_``.
     negative : int, default 5
     threads : int, default 1
         Threads for every phase (walks and distances are identical for any count; skip-gram is
@@ -81,6 +89,8 @@ class Struc2Vec(EmbeddingEstimator):
     Attributes
     ----------
     embeddings_ : Embeddings
+    epochs_ : int
+        Skip-gram passes used.
     n_pairs_ : int
         Node pairs whose distance was computed.
     n_layers_ : int
@@ -98,9 +108,9 @@ class Struc2Vec(EmbeddingEstimator):
     (12, 16)
     """
 
-    def __init__(self, dim=128, walk_length=80, walks_per_node=10, window=10, stay_prob=0.3, max_layer=3,
-                 opt1=True, opt2=True, opt3=True, epochs=1, negative=5, threads=1, seed=1, cache_dir=None,
-                 verbose=False):
+    def __init__(self, dim=128, walk_length=80, walks_per_node=10, window=5, stay_prob=0.3, max_layer=3,
+                 opt1=True, opt2=True, opt3=True, epochs=None, negative=5, threads=1, seed=1, cache_dir=None,
+                 verbose=False, n_candidates=None):
         self.dim = dim
         self.walk_length = walk_length
         self.walks_per_node = walks_per_node
@@ -116,10 +126,13 @@ class Struc2Vec(EmbeddingEstimator):
         self.seed = seed
         self.cache_dir = cache_dir
         self.verbose = verbose
+        self.n_candidates = n_candidates
 
     def _validate(self):
-        for name in ("dim", "walk_length", "walks_per_node", "window", "epochs", "threads"):
+        for name in ("dim", "walk_length", "walks_per_node", "window", "threads"):
             check_positive(name, getattr(self, name), integer=True)
+        if self.epochs is not None:
+            check_positive("epochs", self.epochs, integer=True)
         check_positive("negative", self.negative, integer=True)
         check_positive("seed", self.seed, integer=True, allow_zero=True)
         if not (isinstance(self.stay_prob, (int, float)) and 0 < self.stay_prob <= 1):
@@ -128,12 +141,23 @@ class Struc2Vec(EmbeddingEstimator):
             if self.max_layer is None:
                 raise InputError("opt3=True needs max_layer (or set opt3=False)")
             check_positive("max_layer", self.max_layer, integer=True, allow_zero=True)
+        if self.n_candidates is not None:
+            check_positive("n_candidates", self.n_candidates, integer=True)
+
+    def _n_candidates(self, n):
+        """Candidates per node under OPT2 (see ``n_candidates``)."""
+        if self.n_candidates is not None:
+            return int(self.n_candidates)
+        import math
+
+        return max(int(math.ceil(2 * math.log2(max(n, 2)))), min(int(math.ceil(0.15 * n)), 200_000 // max(n, 1)))
 
     # -- structural phases (cacheable) ----------------------------------------------------
     def _structure(self, g, progress):
         rings = ring_degree_sequences(g.indptr, g.indices, self.max_layer if self.opt3 else None, bool(self.opt1))
         progress.done("rings", f"({int(rings.n_layers.max())} layers max)")
-        pairs = candidate_pairs(np.diff(g.indptr), opt2=bool(self.opt2), seed=int(self.seed))
+        pairs = candidate_pairs(np.diff(g.indptr), opt2=bool(self.opt2), n_candidates=self._n_candidates(g.n_nodes),
+                                seed=int(self.seed))
         dist = structural_distances(rings, pairs)
         progress.done("distances", f"({len(pairs):,} pairs)")
         ml = build_multilayer(pairs, dist, g.n_nodes)
@@ -149,7 +173,8 @@ class Struc2Vec(EmbeddingEstimator):
             h.update(np.ascontiguousarray(a).tobytes())
         h.update("\n".join(map(str, g.keys.tolist())).encode())
         h.update(json.dumps([bool(self.opt1), bool(self.opt2), bool(self.opt3),
-                             self.max_layer if self.opt3 else None]).encode())
+                             self.max_layer if self.opt3 else None,
+                             self._n_candidates(g.n_nodes) if self.opt2 else None]).encode())
         return Path(self.cache_dir) / f"struc2vec-{h.hexdigest()[:16]}.npz"
 
     def fit(self, graph, y=None):
@@ -182,13 +207,17 @@ class Struc2Vec(EmbeddingEstimator):
         from ..word2vec import Word2Vec
 
         corpus = Corpus.from_arrays(tokens, offsets, Vocab(np.asarray([str(k) for k in g.keys], dtype=object)))
+        import math
+
+        epochs = int(self.epochs) if self.epochs is not None else max(5, min(20, math.ceil(1_000_000 / max(len(tokens), 1))))
         w2v = Word2Vec(dim=self.dim, window=self.window, sg=True, negative=self.negative, sample=0,
-                       epochs=self.epochs, threads=self.threads, seed=self.seed, progress=bool(self.verbose))
+                       epochs=epochs, threads=self.threads, seed=self.seed, progress=bool(self.verbose))
         w2v.fit(corpus)
         progress.done("skip-gram")
         emb = w2v.embeddings_
         order = np.asarray([emb.index_of(k) for k in g.keys.tolist()])
         self.embeddings_ = Embeddings(g.keys, emb.vectors[order])
+        self.epochs_ = epochs
         self.n_pairs_ = int(n_pairs)
         self.n_layers_ = int(ml.n_layers)
         self.timings_ = {k: round(v, 4) for k, v in progress.times.items()}
