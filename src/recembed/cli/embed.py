@@ -474,11 +474,11 @@ def _add_line(p: argparse.ArgumentParser) -> None:
                         "(default: both)")
     g.add_argument("--samples", type=positive_float, default=_S, metavar="M",
                    help="edge samples per order, in millions (default: 400 per arc, within 1M..100M)")
-    g.add_argument("--negative", type=nonnegative_int, default=_S, metavar="K", help="negatives per sample (default: 5)")
+    g.add_argument("--negative", type=nonnegative_int, default=_S, metavar="K", help="negatives per sample (default: 10)")
     g.add_argument("--rho", dest="learning_rate", type=positive_float, default=_S, metavar="LR",
                    help="initial learning rate, decayed linearly (default: 0.025)")
     g.add_argument("--reconstruct", type=nonnegative_int, default=_S, metavar="K",
-                   help="give vertices with fewer than K neighbours their second-order neighbours (default: 0, off)")
+                   help="give vertices with fewer than K neighbours their second-order neighbours (default: 30; 0: off)")
 
 
 def _run_graph_model(module: str, cls_name: str, no_epochs: bool = False):

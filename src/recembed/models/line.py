@@ -239,14 +239,15 @@ class LINE(EmbeddingEstimator):
     dim : int, default 128
         Embedding size (for ``order="both"``, ``dim / 2`` per order; must be even).
     order : {"first", "second", "both"}, default "both"
-    negative : int, default 5
-        Negative samples per edge sample.
+    negative : int, default 10
+        Negative samples per edge sample (10 with ``reconstruct=30``: wiki Micro-F1 0.669-0.676
+        over seeds 1-3, against 0.654-0.664 with 5 and no reconstruction).
     samples : float or None, default None
         Edge samples per order, in millions (the C++ ``-samples``). ``None``: 400 draws per
         arc (an undirected edge is two arcs), at least 1M and at most 100M (wiki: 9.8M).
     learning_rate : float, default 0.025
         Initial learning rate ``rho0``, decayed linearly to ``rho0 * 1e-4``.
-    reconstruct : int, default 0
+    reconstruct : int, default 30
         If > 0, vertices with fewer than this many neighbours get second-order neighbours
         added until they have this many (the paper's step for sparse graphs); 0: off.
     directed : bool, default False
@@ -275,7 +276,7 @@ class LINE(EmbeddingEstimator):
     (34, 16)
     """
 
-    def __init__(self, dim=128, order="both", negative=5, samples=None, learning_rate=0.025, reconstruct=0,
+    def __init__(self, dim=128, order="both", negative=10, samples=None, learning_rate=0.025, reconstruct=30,
                  directed=False, weighted=None, threads=1, seed=1, verbose=False):
         self.dim = dim
         self.order = order
