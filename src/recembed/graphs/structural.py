@@ -39,6 +39,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .._alias import alias_table as alias_setup  # noqa: F401  (re-exported: LINE, walks here)
 from .._io import InputError, check_readable
 from ..data.vocab import Vocab
 
@@ -237,56 +238,6 @@ def uniform(s):
     """A float in [0, 1) from state ``s`` (53 random bits)."""
     return np.float64((s * _MUL) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
-
-@njit(cache=True, nogil=True)
-def alias_setup(probs):
-    """Vose's alias table for unnormalised ``probs`` (scaled once, O(n)).
-
-    Returns ``(prob, alias)``: draw ``k`` uniformly, keep it with probability ``prob[k]``,
-    else take ``alias[k]``.
-    """
-    n = len(probs)
-    prob = np.zeros(n, dtype=np.float64)
-    alias = np.zeros(n, dtype=np.int32)
-    total = 0.0
-    for i in range(n):
-        total += probs[i]
-    if n == 0 or total <= 0:
-        return prob, alias
-    scaled = np.empty(n, dtype=np.float64)
-    small = np.empty(n, dtype=np.int64)
-    large = np.empty(n, dtype=np.int64)
-    ns = 0
-    nl = 0
-    for i in range(n):
-        scaled[i] = probs[i] * n / total
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
-    while ns > 0 and nl > 0:
-        ns -= 1
-        s = small[ns]
-        nl -= 1
-        g = large[nl]
-        prob[s] = scaled[s]
-        alias[s] = g
-        scaled[g] = (scaled[g] + scaled[s]) - 1.0
-        if scaled[g] < 1.0:
-            small[ns] = g
-            ns += 1
-        else:
-            large[nl] = g
-            nl += 1
-    for i in range(nl):
-        prob[large[i]] = 1.0
-        alias[large[i]] = large[i]
-    for i in range(ns):  # only round-off leftovers
-        prob[small[i]] = 1.0
-        alias[small[i]] = small[i]
-    return prob, alias
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -32,6 +32,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from .._alias import vose_fill as _vose
 from .._io import InputError, check_positive
 from ..data.corpus import Corpus
 from ..data.vocab import Vocab
@@ -80,47 +81,6 @@ def _walk_state(seed_hash, walk_id):
 
 
 # -- alias tables -----------------------------------------------------------------------
-@njit(cache=True, nogil=True)
-def _vose(w, prob, alias):
-    """Fill ``prob``/``alias`` (length d) with Vose's alias table of weights ``w``."""
-    d = len(w)
-    total = 0.0
-    for i in range(d):
-        total += w[i]
-    scaled = np.empty(d, dtype=np.float64)
-    small = np.empty(d, dtype=np.int64)
-    large = np.empty(d, dtype=np.int64)
-    ns = 0
-    nl = 0
-    for i in range(d):
-        scaled[i] = w[i] * d / total
-        alias[i] = i
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
-    while ns > 0 and nl > 0:
-        ns -= 1
-        s = small[ns]
-        nl -= 1
-        g = large[nl]
-        prob[s] = scaled[s]
-        alias[s] = g
-        scaled[g] = (scaled[g] + scaled[s]) - 1.0
-        if scaled[g] < 1.0:
-            small[ns] = g
-            ns += 1
-        else:
-            large[nl] = g
-            nl += 1
-    for i in range(nl):
-        prob[large[i]] = 1.0
-    for i in range(ns):  # only rounding leftovers
-        prob[small[i]] = 1.0
-
-
 @njit(cache=True, nogil=True, parallel=True)
 def _node_alias_tables(indptr, weights):
     n = len(indptr) - 1

@@ -35,6 +35,8 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
+
+from .._alias import alias_table  # noqa: F401  (the noise sampler's tables; re-exported)
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -580,46 +582,6 @@ def noise_probabilities(counts, ns_exponent=0.75, noise_distribution=None) -> np
         # count**0 = 1 (uniform); a negative exponent favours rare words; zero counts get no mass
         w = np.where(c > 0, np.power(np.where(c > 0, c, 1.0), ns_exponent), 0.0)
     return w / w.sum()
-
-
-@njit(**_JIT)
-def alias_table(p):
-    """Walker/Vose alias tables (prob float64, alias int32) that sample exactly ``p``.
-
-    Draw i uniformly, keep it with probability ``prob[i]``, else take ``alias[i]``; so
-    ``P(i) = (prob[i] + sum(1 - prob[j] for j with alias[j] == i)) / len(p)``.
-    """
-    n = p.shape[0]
-    scaled = p * n
-    prob = np.ones(n, dtype=np.float64)
-    alias = np.arange(n).astype(np.int32)
-    small = np.empty(n, dtype=np.int64)
-    large = np.empty(n, dtype=np.int64)
-    ns = 0
-    nl = 0
-    for i in range(n):
-        if scaled[i] < 1.0:
-            small[ns] = i
-            ns += 1
-        else:
-            large[nl] = i
-            nl += 1
-    while ns > 0 and nl > 0:
-        ns -= 1
-        sm = small[ns]
-        nl -= 1
-        lg = large[nl]
-        prob[sm] = scaled[sm]
-        alias[sm] = lg
-        scaled[lg] = (scaled[lg] + scaled[sm]) - 1.0
-        if scaled[lg] < 1.0:
-            small[ns] = lg
-            ns += 1
-        else:
-            large[nl] = lg
-            nl += 1
-    # leftovers are 1 up to rounding (prob already 1, alias = self)
-    return prob, alias
 
 
 def keep_probabilities(counts, sample) -> np.ndarray:
