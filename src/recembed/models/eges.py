@@ -57,18 +57,6 @@ COLD_START = ("regression", "attention", "mean")
 
 # -- the kernel ----------------------------------------------------------------------------------
 @njit(**_JIT)
-def _draw_noise(state, prob, alias):
-    """One noise item from Walker alias tables (``prob``, ``alias``), O(1)."""
-    state, r = w2v._next(state)
-    n = prob.shape[0]
-    i = np.int64(((r >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
-    u = (r & np.uint64(0xFFFFFFFF)) * (1.0 / 4294967296.0)
-    if u < prob[i]:
-        return state, i
-    return state, np.int64(alias[i])
-
-
-@njit(**_JIT)
 def _forward(v, T, A, cptr, cidx, F, att, emean, h, d):
     """Fill ``att`` (softmax of ``A[v]``), ``emean`` (per-field mean rows) and ``h`` (their weighted sum)."""
     # read the row once: another thread may be updating it (hogwild)
@@ -189,7 +177,7 @@ def train_job(T, Z, A, cptr, cidx, F, learn_a, a_scale, a_l2, tokens, offsets, s
                         target = ctxbuf[c]
                         label = True
                     else:
-                        rng, target = _draw_noise(rng, noise_prob, noise_alias)
+                        rng, target = w2v._sample_noise(rng, noise_prob, noise_alias)
                         if target == ctxbuf[c]:
                             continue
                         label = False
