@@ -15,7 +15,7 @@ import numpy as np
 
 from .._io import InputError, check_positive
 from ..embeddings import Embeddings
-from .features import make_feature_embedder, mean_pool, mlp
+from .features import make_feature_embedder, mlp
 from .youtube_dnn import RecallModel, _torch
 
 
@@ -151,7 +151,6 @@ class TwoTower(RecallModel):
         torch = _torch()
         nn = torch.nn
         F = nn.functional
-        n_items, n_users = len(self.item_vocab_), len(self.user_vocab_)
         user_layout = self._user_enc.layout() if self._user_enc else []
         item_layout = self._item_enc.layout() if self._item_enc else []
         est = self
@@ -160,27 +159,12 @@ class TwoTower(RecallModel):
             def __init__(self):
                 super().__init__()
                 # one id table for the item tower and the user's history: both see the same items
-                self.item_in = nn.Embedding(n_items + 1, est.dim, padding_idx=0)
-                nn.init.normal_(self.item_in.weight, std=0.05)
-                self.user_feat = make_feature_embedder(user_layout, est.feature_dim)
-                in_dim = est.dim + self.user_feat.out_dim + (3 if est.example_age else 0)
-                if est.user_id:
-                    self.user_emb = nn.Embedding(n_users, est.dim)
-                    nn.init.normal_(self.user_emb.weight, std=0.05)
-                    in_dim += est.dim
-                self.user_tower = mlp(in_dim, est.hidden, est.dim, est.dropout)
+                est._add_user_side(self, user_layout, "user_tower")
                 self.item_feat = make_feature_embedder(item_layout, est.feature_dim)
                 self.item_tower = mlp(est.dim + self.item_feat.out_dim, est.item_hidden, est.dim, est.dropout)
 
             def user(self, b):
-                parts = [mean_pool(self.item_in, b["hist"])]
-                if est._user_feats:
-                    parts.append(self.user_feat(est._user_feats, b["user"]))
-                if est.example_age:
-                    parts.append(b["age"])
-                if est.user_id:
-                    parts.append(self.user_emb(b["user"]))
-                return F.normalize(self.user_tower(torch.cat(parts, dim=1)), dim=1)
+                return F.normalize(self.user_tower(est._user_input(self, b)), dim=1)
 
             def item(self, idx):
                 parts = [self.item_in(idx + 1)]

@@ -242,6 +242,32 @@ class RecallModel(EmbeddingEstimator):
         finally:
             self.pretrained_items = pre
 
+    def _add_user_side(self, net, user_layout, tower_name):
+        """Give ``net`` the user side both recall models share, in a fixed creation order
+        (so seeded initialisation is the same): the item id table that also embeds the
+        history, user feature embedders, an optional user id table, then the ReLU tower."""
+        nn = _torch().nn
+        net.item_in = nn.Embedding(len(self.item_vocab_) + 1, self.dim, padding_idx=0)
+        nn.init.normal_(net.item_in.weight, std=0.05)
+        net.user_feat = make_feature_embedder(user_layout, self.feature_dim)
+        in_dim = self.dim + net.user_feat.out_dim + (3 if self.example_age else 0)
+        if self.user_id:
+            net.user_emb = nn.Embedding(len(self.user_vocab_), self.dim)
+            nn.init.normal_(net.user_emb.weight, std=0.05)
+            in_dim += self.dim
+        setattr(net, tower_name, mlp(in_dim, self.hidden, self.dim, self.dropout))
+
+    def _user_input(self, net, b):
+        """The user tower's input: mean of history item vectors, user features, example age, user id."""
+        parts = [mean_pool(net.item_in, b["hist"])]
+        if self._user_feats:
+            parts.append(net.user_feat(self._user_feats, b["user"]))
+        if self.example_age:
+            parts.append(b["age"])
+        if self.user_id:
+            parts.append(net.user_emb(b["user"]))
+        return _torch().cat(parts, dim=1)
+
 
 def _torch():
     import torch
@@ -336,7 +362,7 @@ class YouTubeDNN(RecallModel):
     def _build_module(self):
         torch = _torch()
         nn = torch.nn
-        n_items, n_users = len(self.item_vocab_), len(self.user_vocab_)
+        n_items = len(self.item_vocab_)
         user_layout = self._user_enc.layout() if self._user_enc else []
         item_layout = self._item_enc.layout() if (self._item_enc and self.item_features) else []
         est = self
@@ -344,15 +370,7 @@ class YouTubeDNN(RecallModel):
         class Net(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.item_in = nn.Embedding(n_items + 1, est.dim, padding_idx=0)
-                nn.init.normal_(self.item_in.weight, std=0.05)
-                self.user_feat = make_feature_embedder(user_layout, est.feature_dim)
-                in_dim = est.dim + self.user_feat.out_dim + (3 if est.example_age else 0)
-                if est.user_id:
-                    self.user_emb = nn.Embedding(n_users, est.dim)
-                    nn.init.normal_(self.user_emb.weight, std=0.05)
-                    in_dim += est.dim
-                self.tower = mlp(in_dim, est.hidden, est.dim, est.dropout)
+                est._add_user_side(self, user_layout, "tower")
                 self.out_w = nn.Embedding(n_items, est.dim)
                 nn.init.normal_(self.out_w.weight, std=0.05)
                 self.out_b = nn.Embedding(n_items, 1)
@@ -362,14 +380,7 @@ class YouTubeDNN(RecallModel):
                     self.item_proj = nn.Linear(self.item_feat.out_dim, est.dim)
 
             def user(self, b):
-                parts = [mean_pool(self.item_in, b["hist"])]
-                if est._user_feats:
-                    parts.append(self.user_feat(est._user_feats, b["user"]))
-                if est.example_age:
-                    parts.append(b["age"])
-                if est.user_id:
-                    parts.append(self.user_emb(b["user"]))
-                return self.tower(torch.cat(parts, dim=1))
+                return self.tower(est._user_input(self, b))
 
             def item(self, idx):
                 w = self.out_w(idx)
