@@ -35,7 +35,6 @@ information alone, see :meth:`EGES.embed_items` and ``cold_start``.
 """
 from __future__ import annotations
 
-import itertools
 import math
 import threading
 import time
@@ -49,6 +48,7 @@ from .._io import InputError, check_positive
 from ..data.side_info import SideInfo, read_item_table
 from ..embeddings import Embeddings
 from ..word2vec import engine as w2v
+from ..word2vec.model import run_jobs
 from .base import EmbeddingEstimator
 
 _JIT = dict(nogil=True, cache=True, fastmath=True)
@@ -471,32 +471,7 @@ class _SideInfoGraphEmbedding(EmbeddingEstimator):
                     tot[1] += pairs * (neg + 1)
 
             t0 = time.perf_counter()
-            if threads == 1:
-                bufs = buffers()
-                for j in range(n_jobs):
-                    run_job(j, bufs)
-            else:
-                counter = itertools.count()
-                errors = []
-
-                def worker():
-                    bufs = buffers()
-                    try:
-                        while True:
-                            j = next(counter)
-                            if j >= n_jobs or errors:
-                                return
-                            run_job(j, bufs)
-                    except BaseException as e:  # re-raised below
-                        errors.append(e)
-
-                pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
-                for t in pool:
-                    t.start()
-                for t in pool:
-                    t.join()
-                if errors:
-                    raise errors[0]
+            run_jobs(n_jobs, threads, buffers, run_job)
             train_time += time.perf_counter() - t0
             self.loss_.append(float(tot[0] / tot[1]) if tot[1] else float("nan"))
         self.train_seconds_ = train_time

@@ -34,6 +34,48 @@ def _check_number(name, value, allow_none=False):
         raise InputError(f"{name} must be a finite number, got {value!r}")
 
 
+
+def run_jobs(n_jobs: int, threads: int, buffers, run_job) -> None:
+    """Run ``run_job(j, bufs)`` for ``j in range(n_jobs)`` on ``threads`` Python threads.
+
+    Each thread gets its own scratch ``bufs = buffers()`` and pulls the next job index, so the
+    nogil kernels run in parallel (hogwild) while the assignment of jobs stays seed-determined
+    per job. One thread runs in order in the caller's thread. The first error (or Ctrl-C) stops
+    the remaining jobs and is re-raised once every worker has finished its current job.
+    Shared by every skip-gram trainer (Word2Vec, EGES).
+    """
+    if threads == 1:
+        bufs = buffers()
+        for j in range(n_jobs):
+            run_job(j, bufs)
+        return
+    counter = itertools.count()
+    errors = []
+
+    def worker():
+        bufs = buffers()
+        try:
+            while True:
+                j = next(counter)
+                if j >= n_jobs or errors:
+                    return
+                run_job(j, bufs)
+        except BaseException as e:  # re-raised in the caller's thread
+            errors.append(e)
+
+    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    try:
+        for t in pool:
+            t.join()
+    except BaseException as e:  # Ctrl-C: let the workers finish their job, then stop
+        errors.append(e)
+        for t in pool:
+            t.join()
+    if errors:
+        raise errors[0]
+
 class Word2Vec(EmbeddingEstimator):
     """word2vec (skip-gram or CBOW; negative sampling and/or hierarchical softmax).
 
@@ -291,37 +333,7 @@ class Word2Vec(EmbeddingEstimator):
                             bar.update(int(offsets[s1] - offsets[s0]))
 
                 t0 = time.perf_counter()
-                if threads == 1:
-                    bufs = buffers()
-                    for j in range(n_jobs):
-                        run_job(j, bufs)
-                else:
-                    counter = itertools.count()
-                    errors = []
-
-                    def worker():
-                        bufs = buffers()
-                        try:
-                            while True:
-                                j = next(counter)
-                                if j >= n_jobs or errors:
-                                    return
-                                run_job(j, bufs)
-                        except BaseException as e:  # re-raised in the caller's thread
-                            errors.append(e)
-
-                    pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
-                    for t in pool:
-                        t.start()
-                    try:
-                        for t in pool:
-                            t.join()
-                    except BaseException as e:  # Ctrl-C: let the workers finish their job, then stop
-                        errors.append(e)
-                        for t in pool:
-                            t.join()
-                    if errors:
-                        raise errors[0]
+                run_jobs(n_jobs, threads, buffers, run_job)
                 train_time += time.perf_counter() - t0
                 words_done += n_tok
                 loss = float(totals[0] / totals[1]) if totals[1] > 0 else float("nan")
