@@ -134,17 +134,7 @@ def train_job(T, Z, A, cptr, cidx, F, learn_a, a_scale, a_l2, tokens, offsets, s
     for s in range(s_start, s_end):
         start = offsets[s]
         end = offsets[s + 1]
-        n = 0
-        for p in range(start, end):
-            w = tokens[p]
-            if subsample:
-                kp = keep_prob[w]
-                if kp < 1.0:
-                    rng, u = w2v._uniform(rng)
-                    if u >= kp:
-                        continue
-            seqbuf[n] = w
-            n += 1
+        rng, n = w2v.subsample_into(tokens, start, end, keep_prob, subsample, rng, seqbuf)
         if n < 2:
             continue
         lr_seq = alpha - slope * (word_base + (start - base0))

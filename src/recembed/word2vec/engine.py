@@ -118,6 +118,28 @@ def _uniform(state):
 
 
 @njit(**_JIT)
+def subsample_into(tokens, start, end, keep_prob, subsample, rng, seqbuf):
+    """Copy ``tokens[start:end]`` into ``seqbuf``, each kept with ``keep_prob[token]``.
+
+    Subsampling happens before windows are laid, so windows span what is kept (word2vec.c,
+    gensim). Returns the advanced RNG state and the number of tokens kept. Shared by the
+    Word2Vec and EGES kernels.
+    """
+    n = 0
+    for p in range(start, end):
+        w = tokens[p]
+        if subsample:
+            kp = keep_prob[w]
+            if kp < 1.0:
+                rng, u = _uniform(rng)
+                if u >= kp:
+                    continue
+        seqbuf[n] = w
+        n += 1
+    return rng, n
+
+
+@njit(**_JIT)
 def _randint(state, n):
     # multiply-shift instead of a modulo: no division on the per-token path
     state, r = _next(state)
@@ -374,17 +396,7 @@ def train_job(syn0, syn1neg, syn1, tokens, offsets, weights, keep_prob, noise_pr
         start = offsets[s]
         end = offsets[s + 1]
         # subsampling first, windows over what is kept (word2vec.c / gensim)
-        n = 0
-        for p in range(start, end):
-            w = tokens[p]
-            if subsample:
-                kp = keep_prob[w]
-                if kp < 1.0:
-                    rng, u = _uniform(rng)
-                    if u >= kp:
-                        continue
-            seqbuf[n] = w
-            n += 1
+        rng, n = subsample_into(tokens, start, end, keep_prob, subsample, rng, seqbuf)
         n_kept += n
         if n < 2:
             continue
