@@ -165,31 +165,27 @@ def _first_step(state, v, indptr, weighted, aprob, aidx):
 
 
 @njit(cache=True, nogil=True)
+def _n2v_bias(indices, ta, tb, t, x, inv_p, inv_q):
+    """node2vec's alpha for stepping to ``x`` after ``t``: 1/p back to t, 1 to t's neighbours, else 1/q."""
+    if x == t:
+        return inv_p
+    if _find(indices, ta, tb, x) >= 0:
+        return 1.0
+    return inv_q
+
+
+@njit(cache=True, nogil=True)
 def _exact_n2v(state, t, v, indptr, indices, weights, inv_p, inv_q):
     a, b = indptr[v], indptr[v + 1]
     ta, tb = indptr[t], indptr[t + 1]
     total = 0.0
     for k in range(a, b):
-        x = indices[k]
-        if x == t:
-            al = inv_p
-        elif _find(indices, ta, tb, x) >= 0:
-            al = 1.0
-        else:
-            al = inv_q
-        total += weights[k] * al
+        total += weights[k] * _n2v_bias(indices, ta, tb, t, indices[k], inv_p, inv_q)
     state, z = _next(state)
     r = (np.float64(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)) * total
     acc = 0.0
     for k in range(a, b):
-        x = indices[k]
-        if x == t:
-            al = inv_p
-        elif _find(indices, ta, tb, x) >= 0:
-            al = 1.0
-        else:
-            al = inv_q
-        acc += weights[k] * al
+        acc += weights[k] * _n2v_bias(indices, ta, tb, t, indices[k], inv_p, inv_q)
         if r < acc:
             return state, k
     return state, b - 1
