@@ -19,6 +19,7 @@ Run (BlogCatalog, the issue's setting)::
 
     .venv/bin/python benchmarks/bench_walks.py --threads 2 --repeats 3
     .venv/bin/python benchmarks/bench_walks.py --scale          # 1M nodes / 10M edges, ours only
+    .venv/bin/python benchmarks/bench_walks.py --scale --scale-train 1   # + Node2Vec fit, 1 walk per node
 
 The machine may be shared: the load average before and after each run is printed with it.
 """
@@ -127,9 +128,20 @@ for chunk in wk.iter_walks(walks_per_node=a["walks_per_node"], walk_length=a["wa
                            threads=a["threads"]):
     tot += chunk.n_tokens  # a trainer would consume the chunk here; memory stays bounded
 t3 = time.perf_counter()
-print(json.dumps(dict(build=t2 - t1, walks=t3 - t2w, nodes=g.n_nodes, edges=g.n_edges, tokens=int(tot),
-                      max_degree=int(np.diff(g.indptr).max()),
-                      rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+out = dict(build=t2 - t1, walks=t3 - t2w, nodes=g.n_nodes, edges=g.n_edges, tokens=int(tot),
+           max_degree=int(np.diff(g.indptr).max()),
+           rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+if a["scale_train"]:
+    # end to end: the estimator materialises its walks (int32 corpus) and trains skip-gram on them
+    from recembed.models import DeepWalk, Node2Vec
+    kw = dict(walks_per_node=a["scale_train"], walk_length=a["walk_length"], window=a["window"], dim=a["dim"],
+              epochs=a["epochs"], threads=a["threads"], seed=1)
+    est = DeepWalk(**kw) if a["p"] == a["q"] == 1 else Node2Vec(p=a["p"], q=a["q"], **kw)
+    t4 = time.perf_counter()
+    est.fit(g)
+    out.update(fit=time.perf_counter() - t4, fit_walk=est.walk_seconds_, fit_train=est.train_seconds_,
+               fit_tokens=est.n_tokens_, fit_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(json.dumps(out))
 """
 
 
@@ -193,13 +205,16 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", action="store_true", help="1M-node / 10M-edge power-law graph, recembed only")
     ap.add_argument("--scale-nodes", type=int, default=1_000_000)
     ap.add_argument("--scale-edges", type=int, default=10_000_000)
+    ap.add_argument("--scale-train", type=int, default=0, metavar="W",
+                    help="with --scale: also fit DeepWalk (p = q = 1) or Node2Vec end to end with W walks per node")
     ap.add_argument("--timeout", type=float, default=3600)
     ap.add_argument("--json", help="also write the raw results here")
     a = ap.parse_args(argv)
     args = dict(edges=a.edges, delimiter=a.delimiter, directed=a.directed, weighted=True if a.weighted else None,
                 p=a.p, q=a.q, mode=a.mode, walks_per_node=a.walks_per_node, walk_length=a.walk_length,
                 window=a.window, dim=a.dim, epochs=a.epochs, threads=a.threads, seed=a.seed,
-                scale_nodes=a.scale_nodes, scale_edges=a.scale_edges, warm=a.pecanpy_warm)
+                scale_nodes=a.scale_nodes, scale_edges=a.scale_edges, scale_train=a.scale_train,
+                warm=a.pecanpy_warm)
     print(f"# {' '.join(sys.argv)}")
     print(f"# cpus {os.cpu_count()}, load {loadavg()}, p={a.p} q={a.q} walks {a.walks_per_node} x {a.walk_length}, "
           f"threads {a.threads}, repeats {a.repeats}")
@@ -211,6 +226,10 @@ def main(argv=None) -> int:
         print(f"scale: {r['nodes']:,} nodes, {r['edges']:,} edges (max degree {r['max_degree']:,}); build "
               f"{r['build']:.1f} s, walks {r['walks']:.1f} s ({r['tokens'] / r['walks'] / 1e6:.1f}M steps/s), "
               f"peak RSS {r['rss_mib']:.0f} MiB (load {r['loadavg']})")
+        if "fit" in r:
+            print(f"scale fit ({a.scale_train} walks per node, window {a.window}, dim {a.dim}, {a.epochs} epoch): "
+                  f"{r['fit']:.1f} s (walks {r['fit_walk']:.1f} s, skip-gram {r['fit_train']:.1f} s, "
+                  f"{r['fit_tokens'] / r['fit_train'] / 1e6:.2f}M tokens/s), peak RSS {r['fit_rss_mib']:.0f} MiB")
         report["scale"] = r
     else:
         peers = not a.skip_peers and Path(a.peers_python).exists()
