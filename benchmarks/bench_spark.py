@@ -95,10 +95,14 @@ def same_category_rate(emb, items_path, k=10, sample=2000, seed=0):
     v = emb.vectors / np.maximum(np.linalg.norm(emb.vectors, axis=1, keepdims=True), 1e-12)
     rng = np.random.default_rng(seed)
     q = rng.choice(len(keys), size=min(sample, len(keys)), replace=False)
-    s = v[q] @ v.T
-    s[np.arange(len(q)), q] = -np.inf
-    top = np.argpartition(-s, k, axis=1)[:, :k]
-    return float((c[top] == c[q][:, None]).mean())
+    hits = 0
+    for a in range(0, len(q), 100):  # blocks of queries: the score matrix stays ~100 x n floats
+        b = q[a:a + 100]
+        s = v[b] @ v.T
+        s[np.arange(len(b)), b] = -np.inf
+        top = np.argpartition(-s, k, axis=1)[:, :k]
+        hits += int((c[top] == c[b][:, None]).sum())
+    return hits / (len(q) * k)
 """
 
 
@@ -114,6 +118,8 @@ def main(argv=None) -> None:
     ap.add_argument("--driver-memory", default="6g", help="spark.driver.memory (local mode: the JVM heap cap)")
     ap.add_argument("--join", action="store_true", help="also time mode='join' walks (slow: one job per step)")
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--steps", default="graph,walks",
+                    help="comma list of graph, walks: rerun only these (a --workdir keeps the earlier outputs)")
     ap.add_argument("--json", default=None)
     a = ap.parse_args(argv)
     work = Path(a.workdir or tempfile.mkdtemp(prefix="bench_spark."))
@@ -137,7 +143,9 @@ def main(argv=None) -> None:
                               "spark.sql.adaptive.enabled": "true"}})
             spark.sparkContext.setLogLevel("ERROR")
     """
-    rows.append(run_step("local graph", f"""
+    steps = set(a.steps.split(","))
+    if "graph" in steps:
+        rows.append(run_step("local graph", f"""
             import json, time
             t = time.perf_counter()
             from recembed.graphs import build_item_graph
@@ -145,7 +153,8 @@ def main(argv=None) -> None:
             g.to_edgelist({str(work / 'local.tsv')!r}, weights=True)
             print(json.dumps({{"nodes": g.n_nodes, "edges": g.n_edges, "inner_s": round(time.perf_counter() - t, 1)}}))
     """))
-    rows.append(run_step("spark graph", f"""
+    if "graph" in steps:
+        rows.append(run_step("spark graph", f"""
             import json, time
             t0 = time.perf_counter()
             {spark_conf.strip()}
@@ -163,20 +172,38 @@ def main(argv=None) -> None:
             {SCORE.strip().replace(chr(10), chr(10) + ' ' * 12)}
             rate = same_category_rate(m.embeddings_, {str(items)!r})
     """
-    rows.append(run_step("local walks+train", f"""
+    local_walks = work / "walks-local.npz"
+    if "walks" not in steps:
+        modes = []
+    else:
+        rows.append(run_step("local walks", f"""
             import json, time
+            import numpy as np
             from recembed.graphs.graph import Graph
             from recembed.walks.engine import random_walks
+            t0 = time.perf_counter()
             g = Graph.from_edgelist({str(work / 'local.tsv')!r}, directed=True)
             t = time.perf_counter()
             corpus = random_walks(g, walks_per_node={a.walks_per_node}, walk_length={a.walk_length}, seed=1,
                                   threads={a.threads})
             walk_s = round(time.perf_counter() - t, 1)
+            np.savez({str(local_walks)!r}, tokens=corpus.tokens, offsets=corpus.offsets,
+                     keys=np.asarray(corpus.vocab.keys, dtype=str))
+            print(json.dumps({{"walks": len(corpus), "tokens": corpus.n_tokens, "read_graph_s": round(t - t0, 1),
+                              "walk_s": walk_s}}))
+    """))
+        rows.append(run_step("local walks: train", f"""
+            import json, time
+            import numpy as np
+            from recembed.data.corpus import Corpus
+            from recembed.data.vocab import Vocab
+            z = np.load({str(local_walks)!r})
+            corpus = Corpus(z["tokens"], z["offsets"], Vocab(z["keys"].astype(object)))
             {train.strip()}
-            print(json.dumps({{"walks": len(corpus), "tokens": corpus.n_tokens, "walk_s": walk_s, "train_s": train_s,
+            print(json.dumps({{"walks": len(corpus), "tokens": corpus.n_tokens, "train_s": train_s,
                               "same_category@10": round(rate, 4)}}))
     """))
-    modes = ["broadcast"] + (["join"] if a.join else [])
+        modes = ["broadcast"] + (["join"] if a.join else [])
     for mode in modes:
         out = work / f"walks-{mode}.parquet"
         rows.append(run_step(f"spark walks ({mode})", f"""
