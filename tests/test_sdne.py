@@ -116,3 +116,13 @@ class TestSDNEContract(EstimatorContract):
 
     def make_input(self):
         return nx.karate_club_graph()
+
+
+def test_standardize_gives_z_scores_of_the_encoder_output():
+    G = nx.karate_club_graph()
+    kw = dict(dim=6, hidden=12, epochs=3, batch_size=16, seed=2, device="cpu", threads=1)
+    raw = SDNE(standardize=False, **kw).fit(G).embeddings_.vectors.astype(np.float64)
+    z = SDNE(**kw).fit(G).embeddings_.vectors.astype(np.float64)
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(z.std(0), 1, rtol=1e-4)
+    np.testing.assert_allclose(z, (raw - raw.mean(0)) / raw.std(0), rtol=1e-4, atol=1e-4)

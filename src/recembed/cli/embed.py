@@ -510,6 +510,8 @@ def _add_sdne(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batch", choices=["edges", "nodes"], default=_S, help="batch of nodes or arcs (default: nodes)")
     g.add_argument("--learning-rate", type=positive_float, default=_S, metavar="LR", help="Adam step (default: 0.005)")
     g.add_argument("--device", default=_S, help="auto (GPU if present), cpu, cuda, ... (default: auto)")
+    g.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=_S,
+                   help="output each dimension as z-scores over the nodes (default: on)")
 
 
 def _add_struc2vec(p: argparse.ArgumentParser) -> None:

@@ -76,6 +76,15 @@ def dense_rows(crow, col, val, rows, n_cols):
     return out
 
 
+def standardize_columns(vecs):
+    """Centre every column and scale it to unit variance (a constant column stays 0)."""
+    v = vecs.astype(np.float64)
+    v -= v.mean(0)
+    std = v.std(0)
+    v /= np.where(std > 1e-12, std, 1.0)
+    return v.astype(np.float32)
+
+
 class _AutoEncoder:
     """Encoder/decoder MLP (built lazily so the module imports without torch).
 
@@ -151,6 +160,11 @@ class SDNE(EmbeddingEstimator):
         ``"auto"``: CUDA when available, else CPU; or any torch device name.
     threads : int or None, default None
         torch CPU threads during fit (None: torch's setting).
+    standardize : bool, default True
+        Output each embedding dimension centred and scaled to unit variance over the nodes
+        (z-scores of the encoder output). The encoder's raw output has no fixed scale (the
+        first-order term shrinks it as ``alpha`` grows), and a linear classifier with a fixed
+        regularisation strength sees that scale; False: the encoder output as is.
     seed : int, default 1
     verbose : bool, default False
 
@@ -167,7 +181,7 @@ class SDNE(EmbeddingEstimator):
 
     def __init__(self, dim=128, hidden=256, alpha=0.1, beta=10.0, nu=1e-4, epochs=40, batch_size=256,
                  batch="nodes", learning_rate=0.005, directed=False, weighted=None, device="auto", threads=None,
-                 seed=1, verbose=False):
+                 standardize=True, seed=1, verbose=False):
         self.dim = dim
         self.hidden = hidden
         self.alpha = alpha
@@ -181,6 +195,7 @@ class SDNE(EmbeddingEstimator):
         self.weighted = weighted
         self.device = device
         self.threads = threads
+        self.standardize = standardize
         self.seed = seed
         self.verbose = verbose
 
@@ -233,6 +248,8 @@ class SDNE(EmbeddingEstimator):
             torch.set_num_threads(old_threads)
         if not np.all(np.isfinite(vecs)):
             raise FloatingPointError("SDNE diverged (non-finite embeddings); lower learning_rate")
+        if self.standardize:
+            vecs = standardize_columns(vecs)
         self.embeddings_ = Embeddings(g.keys, vecs)
         self.loss_ = losses
         self.train_seconds_ = float(secs)
