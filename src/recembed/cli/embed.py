@@ -455,7 +455,7 @@ METHODS.update({
 
 # -- LINE / SDNE / Struc2Vec (recembed.models.line, .sdne, .struc2vec) -----------------------------
 LINE_DEFAULTS = {"dim": 128, "seed": 1}
-SDNE_DEFAULTS = {"dim": 128, "epochs": 40, "seed": 1}
+SDNE_DEFAULTS = {"dim": 128, "epochs": 5, "seed": 1}
 STRUC2VEC_DEFAULTS = {"dim": 128, "epochs": "max(5, min(20, 1M tokens / walk tokens))", "seed": 1}
 
 
@@ -503,11 +503,11 @@ def _add_sdne(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("SDNE")
     g.add_argument("--hidden", type=positive_int, nargs="+", default=_S, metavar="N",
                    help="hidden layer sizes between the input and the embedding (default: 256)")
-    g.add_argument("--alpha", type=nonnegative_float, default=_S, help="first-order (Laplacian) weight (default: 0.1)")
+    g.add_argument("--alpha", type=nonnegative_float, default=_S, help="first-order (Laplacian) weight (default: 30)")
     g.add_argument("--beta", type=positive_float, default=_S, help="weight of nonzero entries (default: 10)")
     g.add_argument("--nu", type=nonnegative_float, default=_S, help="L2 regularisation (default: 1e-4)")
-    g.add_argument("--batch-size", type=positive_int, default=_S, metavar="N", help="batch size (default: 256)")
-    g.add_argument("--batch", choices=["edges", "nodes"], default=_S, help="batch of nodes or arcs (default: nodes)")
+    g.add_argument("--batch-size", type=positive_int, default=_S, metavar="N", help="arcs or nodes per step (default: 1024)")
+    g.add_argument("--batch", choices=["edges", "nodes"], default=_S, help="batch of arcs or nodes (default: edges)")
     g.add_argument("--learning-rate", type=positive_float, default=_S, metavar="LR", help="Adam step (default: 0.005)")
     g.add_argument("--device", default=_S, help="auto (GPU if present), cpu, cuda, ... (default: auto)")
     g.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=_S,
