@@ -76,6 +76,39 @@ def test_perfect_embeddings_give_f1_one_multilabel():
     assert "Micro-F1 1.0000" in str(res)
 
 
+@pytest.mark.parametrize("multi", [True, False])
+def test_node_classification_matches_a_one_vs_rest_reference(multi):
+    # the GraphEmbedding / OpenNE scorer: sklearn OneVsRestClassifier(LogisticRegression()) (lbfgs),
+    # predict_proba, the k highest labels per node, sklearn's f1_score; same splits as ours
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.multiclass import OneVsRestClassifier
+
+    if multi:
+        Y, labels, rng = _multilabel_data(n=300, seed=7)
+    else:
+        rng = np.random.default_rng(8)
+        Y = np.eye(5, dtype=bool)[rng.integers(0, 5, 300)]
+        labels = {f"n{i}": [f"L{j}" for j in np.flatnonzero(Y[i])] for i in range(300)}
+    X = (Y + 1.2 * rng.normal(size=Y.shape)).astype(np.float32)
+    emb = Embeddings(list(labels), X)
+    res = node_classification(emb, labels, train_ratio=0.8, repeats=3, seed=4, solver="lbfgs")
+    assert res.multilabel == multi
+    n_train = int(round(0.8 * len(X)))
+    for r in range(3):
+        perm = np.random.default_rng([4, r]).permutation(len(X))
+        tr, te = perm[:n_train], perm[n_train:]
+        clf = OneVsRestClassifier(LogisticRegression(max_iter=1000)).fit(X[tr], Y[tr].astype(int))
+        probs = clf.predict_proba(X[te])
+        k = Y[te].sum(axis=1)
+        pred = np.zeros_like(Y[te])
+        for i in range(len(te)):
+            pred[i, np.argsort(probs[i])[::-1][:k[i]]] = True
+        present = np.flatnonzero(Y[te].any(axis=0) | pred.any(axis=0))
+        assert res.micro_f1[r] == pytest.approx(f1_score(Y[te], pred, average="micro"), abs=1e-12)
+        assert res.macro_f1[r] == pytest.approx(f1_score(Y[te], pred, average="macro", labels=present), abs=1e-12)
+
+
 def test_random_embeddings_are_near_chance():
     rng = np.random.default_rng(1)
     n = 1200
