@@ -454,7 +454,7 @@ METHODS.update({
 
 
 # -- LINE / SDNE / Struc2Vec (recembed.models.line, .sdne, .struc2vec) -----------------------------
-LINE_DEFAULTS = {"dim": 128, "seed": 1}
+LINE_DEFAULTS = {"dim": "128 per order (256 with --order both)", "seed": 1}
 SDNE_DEFAULTS = {"dim": 128, "epochs": 5, "seed": 1}
 STRUC2VEC_DEFAULTS = {"dim": 128, "epochs": "max(5, min(20, 1M tokens / walk tokens))", "seed": 1}
 
@@ -470,7 +470,7 @@ def _add_line(p: argparse.ArgumentParser) -> None:
     _add_graph_input(p)
     g = p.add_argument_group("LINE")
     g.add_argument("--order", choices=["first", "second", "both"], default=_S,
-                   help="first-order, second-order, or both (dim/2 each, L2-normalised, concatenated) "
+                   help="first-order, second-order, or both (--dim/2 each, L2-normalised, concatenated) "
                         "(default: both)")
     g.add_argument("--samples", type=positive_float, default=_S, metavar="M",
                    help="edge samples per order, in millions (default: 400 per arc, within 1M..100M)")
