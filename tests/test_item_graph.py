@@ -90,3 +90,29 @@ def test_taobao_slice_builds_quickly(shared_data):
     g, sm = build_item_graph(df, session_gap=3600)
     assert sm.events_in == len(df) and g.n_edges > 0 and g.n_nodes <= sm.items_in
     assert sm.transitions == sm.events_in - sm.sessions
+
+
+def test_cli_reads_a_headerless_log_by_names(tmp_path, capsys):
+    """``--names`` lets every log-reading command take a CSV without a header line (Taobao's layout)."""
+    log = tmp_path / "log.csv"
+    cols = ["user", "item", "category", "event", "timestamp"]
+    df = LOG.assign(category="c1", event="pv")[cols]
+    df.to_csv(log, index=False, header=False)
+    names = ",".join(cols)
+    with_header = tmp_path / "with_header.csv"
+    df.to_csv(with_header, index=False)
+    a, b = tmp_path / "a.tsv", tmp_path / "b.tsv"
+    assert main(["graph", "--log", str(log), "--names", names, "--output", str(a), "-q"]) == 0
+    assert main(["graph", "--log", str(with_header), "--output", str(b), "-q"]) == 0
+    assert sorted(a.read_text().splitlines()) == sorted(b.read_text().splitlines()) != []
+    # without --names the first data row is taken for the header and its columns are missing
+    assert main(["graph", "--log", str(log), "--output", str(a), "-q"]) == 2
+    assert "missing column" in capsys.readouterr().err
+    # a repeated name is refused by the parser
+    with pytest.raises(SystemExit):
+        main(["graph", "--log", str(log), "--names", "user,user,item", "--output", str(a)])
+    for method in (["item2vec", "--epochs", "1"], ["deepwalk", "--walks-per-node", "2", "--walk-length", "5"]):
+        out = tmp_path / f"{method[0]}.emb"
+        assert main(["embed", *method, "--log", str(log), "--names", names, "--dim", "4", "--threads", "1",
+                     "--output", str(out), "--quiet"]) == 0
+        assert set(out.read_text().split("\n", 1)[1].split()[::5]) == {"a", "b", "c", "d", "x"}

@@ -76,6 +76,22 @@ def finite_float(text: str) -> float:
 _UNITS = {"": 1, "s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
+def column_names(text: str) -> list:
+    """``user,item,category,event,timestamp`` -> a list of column names (for a log without a header).
+
+    >>> column_names("user, item,timestamp")
+    ['user', 'item', 'timestamp']
+    """
+    names = [t.strip() for t in text.split(",")]
+    if not all(names) or len(set(names)) != len(names):
+        raise argparse.ArgumentTypeError(f"expected distinct comma-separated column names, got {text!r}")
+    return names
+
+
+NAMES_HELP = ("column names of a CSV/TSV log that has no header line, comma-separated "
+              "(e.g. Taobao's UserBehavior.csv: user,item,category,event,timestamp)")
+
+
 def duration(text: str) -> float | None:
     """argparse type: seconds, or a number with a unit (``90s``, ``30m``, ``1h``, ``2d``), or ``none``.
 
@@ -225,9 +241,10 @@ def add_log_args(parser: argparse.ArgumentParser) -> None:
                         "'none' for one sequence per user (default: 1h)")
     g.add_argument("--dedup", action="store_const", const=True, default=_S,
                    help="keep an item repeated consecutively within a session once")
+    g.add_argument("--names", type=column_names, default=_S, metavar="A,B,...", help=NAMES_HELP)
 
 
-_LOG_OPTIONS = ("user_col", "item_col", "time_col", "session_gap", "dedup")
+_LOG_OPTIONS = ("user_col", "item_col", "time_col", "names", "session_gap", "dedup")
 
 
 # -- the method table ----------------------------------------------------------------------------
@@ -342,7 +359,7 @@ def _run_item2vec(args) -> Result:
             raise InputError(f"{', '.join(given)} only apply to --log input")
         corpus = Corpus.from_file(args.input, **trim)
     else:
-        read = {o: getattr(args, o) for o in ("user_col", "item_col", "time_col") if hasattr(args, o)}
+        read = {o: getattr(args, o) for o in ("user_col", "item_col", "time_col", "names") if hasattr(args, o)}
         corpus = Corpus.from_log(args.log, session_gap=getattr(args, "session_gap", 3600.0),
                                  dedup=getattr(args, "dedup", False), **trim, **read)
         if corpus.n_tokens == 0:
@@ -405,6 +422,7 @@ def _add_eges(p: argparse.ArgumentParser, items_required: bool = True) -> None:
                    help="log item column (default: item)")
     g.add_argument("--time-col", default=_S, metavar="NAME",
                    help="log time column: seconds or dates/times pandas parses (default: timestamp)")
+    g.add_argument("--names", type=column_names, default=_S, metavar="A,B,...", help=NAMES_HELP)
     g.add_argument("--session-gap", type=duration, default=_S, metavar="GAP",
                    help="start a new session after this much inactivity: seconds or 30m, 1h, 2d; 'none' for one "
                         "sequence per user (default: 1h)")
@@ -426,7 +444,7 @@ def _run_eges(cls_name: str):
         cls = getattr(eges, cls_name)
         params = {k: v for k, v in estimator_params(args, cls).items() if k != "item_col"}
         read = {k: getattr(args, a) for k, a in (("user_col", "user_col"), ("item_col", "log_item_col"),
-                                                  ("time_col", "time_col")) if hasattr(args, a)}
+                                                  ("time_col", "time_col"), ("names", "names")) if hasattr(args, a)}
         model = cls(**params).fit(args.log, items=args.items, **read)
         _check_keys_fit(model.embeddings_.keys, args)
         return Result(model.embeddings_, n_tokens=model.n_tokens_, epochs=model.epochs,

@@ -5,7 +5,7 @@ import sys
 
 
 def register(subparsers) -> None:
-    from .embed import duration, nonnegative_float, positive_int
+    from .embed import NAMES_HELP, column_names, duration, nonnegative_float, positive_int
 
     p = subparsers.add_parser(
         "graph", help="build the item graph (consecutive actions in a session) from a behaviour log",
@@ -36,6 +36,7 @@ def register(subparsers) -> None:
     r.add_argument("--weight-col", default=None, metavar="NAME",
                    help="event weight column (default: 'weight' when the log has one)")
     r.add_argument("--sep", default=None, metavar="CHAR", help="field separator (default: from the extension)")
+    r.add_argument("--names", type=column_names, default=None, metavar="A,B,...", help=NAMES_HELP)
     p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary")
     p.set_defaults(handler=_run)
 
@@ -48,6 +49,8 @@ def _run(args) -> int:
         read["weight_col"] = args.weight_col
     if args.sep:
         read["sep"] = args.sep
+    if args.names:
+        read["names"] = args.names
     g, summary = build_item_graph(args.log, session_gap=args.session_gap, dwell_min=args.dwell_min,
                                   max_user_events=args.max_user_events, min_edge_weight=args.min_edge_weight,
                                   min_item_count=args.min_item_count, use_event_weights=args.use_event_weights,
@@ -67,7 +70,8 @@ WALK_DEFAULTS = dict(dim=128, epochs=1, seed=1, window=10, negative=10, ns_expon
 def _add_walk_args(p, node2vec: bool) -> None:
     import argparse
 
-    from .embed import duration, finite_float, nonnegative_float, nonnegative_int, positive_float, positive_int
+    from .embed import (NAMES_HELP, column_names, duration, finite_float, nonnegative_float, nonnegative_int,
+                        positive_float, positive_int)
 
     S, d = argparse.SUPPRESS, WALK_DEFAULTS
     src = p.add_argument_group("input (one of)").add_mutually_exclusive_group(required=True)
@@ -111,6 +115,7 @@ def _add_walk_args(p, node2vec: bool) -> None:
     lg.add_argument("--user-col", default=S, metavar="NAME", help="default: user")
     lg.add_argument("--item-col", default=S, metavar="NAME", help="default: item")
     lg.add_argument("--time-col", default=S, metavar="NAME", help="default: timestamp")
+    lg.add_argument("--names", type=column_names, default=S, metavar="A,B,...", help=NAMES_HELP)
     lg.add_argument("--session-gap", type=duration, default=S, metavar="GAP", help="default: 1h")
     lg.add_argument("--min-edge-weight", type=nonnegative_float, default=S, metavar="W", help="default: 1")
     lg.add_argument("--max-user-events", type=positive_int, default=S, metavar="N", help="default: no limit")
@@ -118,7 +123,7 @@ def _add_walk_args(p, node2vec: bool) -> None:
     lg.add_argument("--min-item-count", type=positive_int, default=S, metavar="N", help="default: 1")
 
 
-_READ = ("user_col", "item_col", "time_col")
+_READ = ("user_col", "item_col", "time_col", "names")
 _ITEM_GRAPH = ("session_gap", "min_edge_weight", "max_user_events", "dwell_min", "min_item_count")
 
 

@@ -57,7 +57,7 @@ def _looks_like_log(path, read_kwargs) -> bool:
     from pathlib import Path
 
     p = Path(path)
-    if p.suffix.lower() in (".parquet", ".pq"):
+    if p.suffix.lower() in (".parquet", ".pq") or read_kwargs.get("names"):
         return True
     if not p.is_file():
         return False
