@@ -72,6 +72,14 @@ def test_graph_equals_local_cli_and_api(spark, tmp_path):
     g, _ = build_item_graph(log, **kw)
     build_item_graph_spark(str(log), str(tmp_path / "f.parquet"), spark=spark, **kw)
     assert _triples(read_graph(tmp_path / "f.parquet")) == _triples(g)
+    # a log without a header line, columns named by --names (Taobao's layout), equals the local graph
+    bare = tmp_path / "bare.csv"
+    frame = pd.read_csv(log, dtype=str)
+    frame.to_csv(bare, index=False, header=False)
+    names = ",".join(frame.columns)
+    assert main(["spark", "graph", "--log", str(bare), "--names", names, "--output", str(tmp_path / "n.parquet"),
+                 "-q"]) == 0
+    assert _triples(read_graph(tmp_path / "n.parquet")) == _triples(local)
 
 
 def test_graph_from_frames_and_bad_input(spark, tmp_path):

@@ -9,7 +9,7 @@ _MISSING = ("pyspark is not installed: pip install 'recembed[spark]' (needs a Ja
 
 
 def register(subparsers) -> None:
-    from .embed import duration, nonnegative_float, positive_float, positive_int
+    from .embed import NAMES_HELP, column_names, duration, nonnegative_float, positive_float, positive_int
 
     have = importlib.util.find_spec("pyspark") is not None
     note = "" if have else f" NOTE: {_MISSING}."
@@ -39,6 +39,7 @@ def register(subparsers) -> None:
     r.add_argument("--time-col", default="timestamp", metavar="NAME")
     r.add_argument("--weight-col", default=None, metavar="NAME")
     r.add_argument("--sep", default=None, metavar="CHAR")
+    r.add_argument("--names", type=column_names, default=None, metavar="A,B,...", help=NAMES_HELP)
     _spark_args(g)
     g.set_defaults(handler=_run_graph)
 
@@ -100,6 +101,8 @@ def _run_graph(args) -> int:
         read["weight_col"] = args.weight_col
     if args.sep:
         read["sep"] = args.sep
+    if args.names:
+        read["names"] = args.names
     edges, vocab = build_item_graph_spark(
         args.log, args.output, spark=_session(args), session_gap=args.session_gap, dwell_min=args.dwell_min,
         max_user_events=args.max_user_events, min_edge_weight=args.min_edge_weight,

@@ -26,11 +26,12 @@ ROW = "_recembed_row"
 
 
 def read_log_spark(spark, log, *, user_col: str = "user", item_col: str = "item", time_col: str = "timestamp",
-                   weight_col: str | None = None, sep: str | None = None):
+                   weight_col: str | None = None, sep: str | None = None, names=None):
     """A behaviour log as a DataFrame ``(user string, item string, t double, w double, row long)``.
 
     ``log`` is a Spark or pandas DataFrame, or a CSV/TSV/Parquet path (a file, a Spark
-    folder, or a URI such as ``hdfs://...``).
+    folder, or a URI such as ``hdfs://...``). ``names`` gives the columns of a CSV/TSV
+    without a header line, as :func:`recembed.read_log` does.
     Times are numbers (seconds) or timestamps Spark parses (read as UTC). Weights are
     rounded to float32, as :func:`recembed.read_log` stores them, so sums match exactly.
     Raises :class:`InputError` for missing columns, missing values, unparsable times and
@@ -57,8 +58,13 @@ def read_log_spark(spark, log, *, user_col: str = "user", item_col: str = "item"
             if sep is None:
                 sep = "\t" if name.endswith((".tsv", ".tab")) else ","
             # every column as a string: ids keep leading zeros, as the local reader keeps them
-            df = spark.read.option("header", True).option("inferSchema", False).option("sep", sep) \
-                .option("mode", "FAILFAST").csv(str(log))
+            if names:
+                schema = ", ".join(f"`{c}` STRING" for c in names)
+                df = spark.read.option("header", False).option("sep", sep).option("mode", "FAILFAST") \
+                    .schema(schema).csv(str(log))
+            else:
+                df = spark.read.option("header", True).option("inferSchema", False).option("sep", sep) \
+                    .option("mode", "FAILFAST").csv(str(log))
     # the row id must be taken before any shuffle: it carries file order for ties on time
     if ROW not in df.columns:
         df = df.withColumn(ROW, F.monotonically_increasing_id())
