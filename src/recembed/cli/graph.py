@@ -63,7 +63,7 @@ def _run(args) -> int:
 
 
 # -- `recembed embed deepwalk|node2vec` (entries of recembed.cli.embed.METHODS) --------------------
-WALK_DEFAULTS = dict(dim=128, epochs=1, seed=1, window=10, negative=10, ns_exponent=0.75, sample=1e-3, alpha=0.05,
+WALK_DEFAULTS = dict(dim=128, epochs=1, seed=1, window=10, negative=10, ns_exponent=0.75, sample=1e-3, alpha=0.04,
                      min_alpha=1e-4, walks_per_node=10, walk_length=80, p=1.0, q=1.0)
 
 

@@ -158,10 +158,11 @@ class DeepWalk(_WalkEmbedding):
     negative : int, default 10
         Negative samples per pair (0 with ``hs=True``: hierarchical softmax only, as in the paper).
     hs : bool, default False
-    alpha : float, default 0.05
-        Start learning rate. ``alpha=0.05, negative=10`` (word2vec's are 0.025 and 5) because the
+    alpha : float, default 0.04
+        Start learning rate. ``alpha=0.04, negative=10`` (word2vec's are 0.025 and 5) because the
         papers' single epoch over 10 x 80 walks under-trains with word2vec's: BlogCatalog Macro-F1
-        at 50 % rises from 0.210 to 0.24-0.25 (DeepWalk) and 0.229 to 0.25 (Node2Vec p=q=0.25);
+        at 50 % rises from 0.210 to 0.24 (DeepWalk) and 0.229 to 0.25 (Node2Vec p=q=0.25; seeds
+        1-3: alpha 0.03 / 0.04 / 0.05 / 0.075 give 0.247 / 0.254 / 0.251 / 0.243 on average);
         see docs/graphs.md "Quality".
     ns_exponent, sample, min_alpha : word2vec settings (see :class:`~recembed.word2vec.Word2Vec`).
     epochs : int, default 1
@@ -190,7 +191,7 @@ class DeepWalk(_WalkEmbedding):
     """
 
     def __init__(self, walk_length=80, walks_per_node=10, window=10, dim=128, negative=10, hs=False,
-                 ns_exponent=0.75, sample=1e-3, alpha=0.05, min_alpha=1e-4, epochs=1, weighted=None,
+                 ns_exponent=0.75, sample=1e-3, alpha=0.04, min_alpha=1e-4, epochs=1, weighted=None,
                  directed=False, item_graph=None, threads=None, seed=1):
         self.walk_length = walk_length
         self.walks_per_node = walks_per_node

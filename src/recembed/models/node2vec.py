@@ -48,7 +48,7 @@ class Node2Vec(_WalkEmbedding):
     """
 
     def __init__(self, p=1.0, q=1.0, walk_length=80, walks_per_node=10, window=10, dim=128, negative=10, hs=False,
-                 ns_exponent=0.75, sample=1e-3, alpha=0.05, min_alpha=1e-4, epochs=1, weighted=None,
+                 ns_exponent=0.75, sample=1e-3, alpha=0.04, min_alpha=1e-4, epochs=1, weighted=None,
                  directed=False, mode="auto", item_graph=None, threads=None, seed=1):
         self.p = p
         self.q = q
