@@ -5,8 +5,6 @@ import sys
 
 
 def register(subparsers) -> None:
-    from .embed import NAMES_HELP, column_names, duration, nonnegative_float, positive_int
-
     p = subparsers.add_parser(
         "graph", help="build the item graph (consecutive actions in a session) from a behaviour log",
         description="Read a behaviour log (CSV/TSV/Parquet with user, item and time columns), cut each "
@@ -14,7 +12,16 @@ def register(subparsers) -> None:
                     "'src<TAB>dst<TAB>weight' lines. Prints what was dropped and why.")
     p.add_argument("--log", required=True, metavar="PATH", help="behaviour log (.csv, .tsv, .parquet)")
     p.add_argument("--output", "-o", required=True, metavar="PATH", help="edge list to write (atomically)")
-    g = p.add_argument_group("item graph")
+    add_item_graph_args(p, "item graph")
+    p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary")
+    p.set_defaults(handler=_run)
+
+
+def add_item_graph_args(parser, title: str) -> None:
+    """The item-graph filters and log-column options, shared by ``recembed graph`` and ``recembed spark graph``."""
+    from .embed import NAMES_HELP, column_names, duration, nonnegative_float, positive_int
+
+    g = parser.add_argument_group(title)
     g.add_argument("--session-gap", type=duration, default=3600.0, metavar="GAP",
                    help="new session after this much inactivity: seconds or 30m, 1h, 2d; 'none' for one "
                         "session per user (default: 1h)")
@@ -29,7 +36,7 @@ def register(subparsers) -> None:
     g.add_argument("--use-event-weights", action="store_true",
                    help="an edge A -> B gains the weight of the event on B (the log's weight column) "
                         "instead of 1")
-    r = p.add_argument_group("log columns")
+    r = parser.add_argument_group("log columns")
     r.add_argument("--user-col", default="user", metavar="NAME", help="default: user")
     r.add_argument("--item-col", default="item", metavar="NAME", help="default: item")
     r.add_argument("--time-col", default="timestamp", metavar="NAME", help="default: timestamp")
@@ -37,24 +44,24 @@ def register(subparsers) -> None:
                    help="event weight column (default: 'weight' when the log has one)")
     r.add_argument("--sep", default=None, metavar="CHAR", help="field separator (default: from the extension)")
     r.add_argument("--names", type=column_names, default=None, metavar="A,B,...", help=NAMES_HELP)
-    p.add_argument("--quiet", "-q", action="store_true", help="do not print the summary")
-    p.set_defaults(handler=_run)
+
+
+def item_graph_kwargs(args) -> dict:
+    """Keyword arguments of ``build_item_graph`` / ``build_item_graph_spark`` from :func:`add_item_graph_args`."""
+    kw = dict(session_gap=args.session_gap, dwell_min=args.dwell_min, max_user_events=args.max_user_events,
+              min_edge_weight=args.min_edge_weight, min_item_count=args.min_item_count,
+              use_event_weights=args.use_event_weights,
+              user_col=args.user_col, item_col=args.item_col, time_col=args.time_col)
+    for name in ("weight_col", "sep", "names"):
+        if getattr(args, name):
+            kw[name] = getattr(args, name)
+    return kw
 
 
 def _run(args) -> int:
     from ..graphs import build_item_graph
 
-    read = dict(user_col=args.user_col, item_col=args.item_col, time_col=args.time_col)
-    if args.weight_col:
-        read["weight_col"] = args.weight_col
-    if args.sep:
-        read["sep"] = args.sep
-    if args.names:
-        read["names"] = args.names
-    g, summary = build_item_graph(args.log, session_gap=args.session_gap, dwell_min=args.dwell_min,
-                                  max_user_events=args.max_user_events, min_edge_weight=args.min_edge_weight,
-                                  min_item_count=args.min_item_count, use_event_weights=args.use_event_weights,
-                                  **read)
+    g, summary = build_item_graph(args.log, **item_graph_kwargs(args))
     g.to_edgelist(args.output, weights=True)
     if not args.quiet:
         print(summary, file=sys.stdout)

@@ -9,7 +9,8 @@ _MISSING = ("pyspark is not installed: pip install 'recembed[spark]' (needs a Ja
 
 
 def register(subparsers) -> None:
-    from .embed import NAMES_HELP, column_names, duration, nonnegative_float, positive_float, positive_int
+    from .embed import positive_float, positive_int
+    from .graph import add_item_graph_args
 
     have = importlib.util.find_spec("pyspark") is not None
     note = "" if have else f" NOTE: {_MISSING}."
@@ -26,20 +27,7 @@ def register(subparsers) -> None:
                                    "vocabulary 'id, index, out_degree' to OUTPUT with .vocab.parquet." + note)
     g.add_argument("--log", required=True, metavar="PATH", help="behaviour log (.csv, .tsv, .parquet or a Spark folder)")
     g.add_argument("--output", "-o", required=True, metavar="EDGES.parquet", help="edge table to write")
-    ig = g.add_argument_group("item graph (as 'recembed graph')")
-    ig.add_argument("--session-gap", type=duration, default=3600.0, metavar="GAP", help="default: 1h; 'none'")
-    ig.add_argument("--dwell-min", type=nonnegative_float, default=None, metavar="SECONDS")
-    ig.add_argument("--max-user-events", type=positive_int, default=None, metavar="N")
-    ig.add_argument("--min-edge-weight", type=nonnegative_float, default=1.0, metavar="W")
-    ig.add_argument("--min-item-count", type=positive_int, default=1, metavar="N")
-    ig.add_argument("--use-event-weights", action="store_true")
-    r = g.add_argument_group("log columns")
-    r.add_argument("--user-col", default="user", metavar="NAME")
-    r.add_argument("--item-col", default="item", metavar="NAME")
-    r.add_argument("--time-col", default="timestamp", metavar="NAME")
-    r.add_argument("--weight-col", default=None, metavar="NAME")
-    r.add_argument("--sep", default=None, metavar="CHAR")
-    r.add_argument("--names", type=column_names, default=None, metavar="A,B,...", help=NAMES_HELP)
+    add_item_graph_args(g, "item graph (as 'recembed graph')")
     _spark_args(g)
     g.set_defaults(handler=_run_graph)
 
@@ -95,18 +83,9 @@ def _run_graph(args) -> int:
 
     require_pyspark()
     from ..spark.graph import build_item_graph_spark
+    from .graph import item_graph_kwargs
 
-    read = dict(user_col=args.user_col, item_col=args.item_col, time_col=args.time_col)
-    if args.weight_col:
-        read["weight_col"] = args.weight_col
-    if args.sep:
-        read["sep"] = args.sep
-    if args.names:
-        read["names"] = args.names
-    edges, vocab = build_item_graph_spark(
-        args.log, args.output, spark=_session(args), session_gap=args.session_gap, dwell_min=args.dwell_min,
-        max_user_events=args.max_user_events, min_edge_weight=args.min_edge_weight,
-        min_item_count=args.min_item_count, use_event_weights=args.use_event_weights, **read)
+    edges, vocab = build_item_graph_spark(args.log, args.output, spark=_session(args), **item_graph_kwargs(args))
     if not args.quiet:
         print(f"wrote {edges.count():,} edges over {vocab.count():,} items -> {args.output} "
               f"(vocabulary {vocab_path(args.output)})", file=sys.stdout)
