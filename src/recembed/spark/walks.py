@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit
 
 from .._io import InputError, check_positive
-from ..walks.engine import _GOLD, _mix, _walk_state
+from ..walks.engine import _GOLD, _mix, _n2v_bias, _walk_state
 from . import get_spark, require_pyspark
 from .io import delete, exists, is_uri, vocab_path
 
@@ -184,18 +184,6 @@ def _step_uniform(seed_hash, walk_id, step):
 
 
 @njit(cache=True, nogil=True)
-def _in_sorted(vals, a, b, x):
-    lo, hi = a, b
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if vals[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo < b and vals[lo] == x
-
-
-@njit(cache=True, nogil=True)
 def _join_step(walk_ids, cur, prev, n_off, n_val, w_val, c_val, t_off, t_val, step, seed_hash, second, inv_p, inv_q,
                path_off, path_val, new_off, new_val):
     """Next node of each walker (-1: dead end or finished) and its path with the node appended."""
@@ -223,14 +211,14 @@ def _join_step(walk_ids, cur, prev, n_off, n_val, w_val, c_val, t_off, t_val, st
                 total = 0.0
                 for k in range(a, b):
                     x = n_val[k]
-                    al = inv_p if x == t else (1.0 if _in_sorted(t_val, ta, tb, x) else inv_q)
+                    al = _n2v_bias(t_val, ta, tb, t, x, inv_p, inv_q)
                     total += w_val[k] * al
                 r = u * total
                 acc = 0.0
                 pick = n_val[b - 1]
                 for k in range(a, b):
                     x = n_val[k]
-                    al = inv_p if x == t else (1.0 if _in_sorted(t_val, ta, tb, x) else inv_q)
+                    al = _n2v_bias(t_val, ta, tb, t, x, inv_p, inv_q)
                     acc += w_val[k] * al
                     if r < acc:
                         pick = x
