@@ -153,7 +153,6 @@ def main(argv=None) -> None:
             g.to_edgelist({str(work / 'local.tsv')!r}, weights=True)
             print(json.dumps({{"nodes": g.n_nodes, "edges": g.n_edges, "inner_s": round(time.perf_counter() - t, 1)}}))
     """))
-    if "graph" in steps:
         rows.append(run_step("spark graph", f"""
             import json, time
             t0 = time.perf_counter()
@@ -173,9 +172,8 @@ def main(argv=None) -> None:
             rate = same_category_rate(m.embeddings_, {str(items)!r})
     """
     local_walks = work / "walks-local.npz"
-    if "walks" not in steps:
-        modes = []
-    else:
+    modes = (["broadcast"] + (["join"] if a.join else [])) if "walks" in steps else []
+    if "walks" in steps:
         rows.append(run_step("local walks", f"""
             import json, time
             import numpy as np
@@ -203,7 +201,6 @@ def main(argv=None) -> None:
             print(json.dumps({{"walks": len(corpus), "tokens": corpus.n_tokens, "train_s": train_s,
                               "same_category@10": round(rate, 4)}}))
     """))
-        modes = ["broadcast"] + (["join"] if a.join else [])
     for mode in modes:
         out = work / f"walks-{mode}.parquet"
         rows.append(run_step(f"spark walks ({mode})", f"""
