@@ -50,20 +50,18 @@ def test_sgns_update_matches_reference(batch):
     assert loss == pytest.approx(exp_loss, rel=1e-5)
 
 
-def test_sgns_minibatch_uses_old_values_and_sums_repeats():
+def test_sgns_window_applies_contexts_in_turn_with_shared_negatives():
     syn0, syn1 = random_weights()
-    ctx = np.array([0, 3, 0, 5, 2, 4, 1], dtype=np.int32)  # 7 = 4 + 2 + 1; context 0 twice: gradients add
-    outs, labels, lr = [1, 4, 5, 2, 3, 0], [1, 0, 0, 0, 0, 0], 0.05  # 6 outputs: a 4-block and a 2-block
-    M, O = syn0.astype(np.float64), syn1.astype(np.float64)
-    logits = M[ctx] @ O[outs].T
-    G = (np.array(labels)[None, :] - sigmoid(logits)) * lr
-    exp0, exp1 = M.copy(), O.copy()
-    np.add.at(exp0, ctx, G @ O[outs])
-    np.add.at(exp1, outs, G.T @ M[ctx])
-    exp_loss = -np.sum(np.log(np.where(np.array(labels)[None, :] == 1, sigmoid(logits), 1 - sigmoid(logits))))
-    dm = np.empty((engine.MAX_BATCH, 5), np.float32)
-    gb = np.empty((engine.MAX_BATCH, 6), np.float32)
-    lp, ls = engine._sgns_batch(syn0, syn1, ctx, 7, np.array(outs, dtype=np.int32), 6, lr, dm, gb, 5, 1.0, 0.0)
+    ctx = np.array([0, 3, 0, 5, 2, 4, 1], dtype=np.int32)  # context 0 twice: its second turn sees the first
+    outs, labels, lr = [1, 4, 5, 2, 3, 1], [1, 0, 0, 0, 0, 0], 0.05  # the last negative equals the word: skipped
+    exp0, exp1, exp_loss = syn0.astype(np.float64), syn1.astype(np.float64), 0.0
+    for c in ctx:
+        neu1e, exp1, loss = ref_ns(exp0[c], exp1, outs[:5], labels[:5], lr)
+        exp0[c] += neu1e
+        exp_loss += loss
+    acc = np.empty(5, np.float32)
+    gb = np.empty(6, np.float32)
+    lp, ls = engine._sgns_window(syn0, syn1, ctx, 7, np.array(outs, dtype=np.int32), 6, lr, acc, gb, 5, 1.0, 0.0)
     np.testing.assert_allclose(syn0, exp0, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(syn1, exp1, rtol=1e-5, atol=1e-6)
     assert ls - np.log(lp) == pytest.approx(exp_loss, rel=1e-5)
@@ -218,14 +216,14 @@ def cluster_corpus(n_clusters=5, size=8, n_seq=400, length=20, seed=0):
     return seqs
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(_sgns_batch=False), dict(sg=False), dict(hs=True, negative=0),
+@pytest.mark.parametrize("kw", [dict(), dict(_shared_negatives=False), dict(sg=False), dict(hs=True, negative=0),
                                 dict(sg=False, hs=True, negative=0), dict(basket=True)])
 def test_planted_clusters_are_neighbours(kw):
     seqs = cluster_corpus()
     kw = dict(kw)
-    batch = kw.pop("_sgns_batch", True)
+    shared = kw.pop("_shared_negatives", True)
     m = Word2Vec(dim=16, window=3, epochs=3, sample=0, threads=1, seed=2, **kw)
-    m._sgns_batch = batch
+    m._shared_negatives = shared
     m.fit(seqs)
     hits = []
     for key in m.vocab_.keys.tolist():

@@ -17,7 +17,7 @@ def lee_sentences():
 
 
 def test_lee_corpus_attacks_bombings():
-    # the default skip-gram kernel (Ji et al. minibatch); the per-pair kernel's learning is
+    # the default skip-gram kernel (negatives shared by a window); fresh negatives per pair are
     # checked on planted clusters in test_word2vec.py
     m = Word2Vec(dim=100, sg=True, window=4, negative=15, min_count=5, epochs=10, threads=1, seed=42)
     m.fit(lee_sentences())

@@ -146,9 +146,9 @@ class Word2Vec(EmbeddingEstimator):
     True
     """
 
-    #: skip-gram with negative sampling uses the Ji et al. minibatch kernel; set False on an
-    #: instance to use the per-pair kernel (word2vec.c's loop)
-    _sgns_batch = True
+    #: skip-gram with negative sampling draws one set of negatives per window (Ji et al.);
+    #: set False on an instance for fresh negatives per pair (word2vec.c's loop)
+    _shared_negatives = True
     #: tokens per unit of work handed to a thread
     _job_words = 20000
 
@@ -288,13 +288,12 @@ class Word2Vec(EmbeddingEstimator):
         threads = max(1, min(threads, n_jobs))
         max_len = int(np.diff(offsets).max())
         max_ctx = 2 * int(self.window)  # contexts of one token, windowed or basket
-        batch = bool(self.sg and not self.hs and neg > 0 and self._sgns_batch)
+        shared_negs = bool(self.sg and not self.hs and neg > 0 and self._shared_negatives)
         total_words = float(n_tok) * int(self.epochs)
 
         def buffers():
             return (np.empty(max_len, np.int32), np.empty(max_ctx, np.int32), np.empty(2 * (neg + 1), np.int32),
-                    np.empty(d, np.float32), np.empty(d, np.float32),
-                    np.empty((engine.MAX_BATCH, d), np.float32), np.empty((engine.MAX_BATCH, neg + 1), np.float32))
+                    np.empty(d, np.float32), np.empty(d, np.float32), np.empty(neg + 1, np.float32))
 
         show = self.progress
         if show is None:
@@ -324,7 +323,7 @@ class Word2Vec(EmbeddingEstimator):
                     res = engine.train_job(
                         syn0, syn1neg, syn1, tokens, offsets, weights, keep, noise_prob, noise_alias, codes, points, code_off,
                         s0, s1, bool(self.sg), bool(self.hs), neg, int(self.window), bool(self.shrink_windows),
-                        bool(self.basket), batch, alpha, min_alpha, float(epoch * n_tok + offsets[s0]), total_words,
+                        bool(self.basket), shared_negs, alpha, min_alpha, float(epoch * n_tok + offsets[s0]), total_words,
                         np.uint64(engine.job_seed(int(self.seed), epoch, j)), *bufs)
                     with lock:
                         totals[0] += res[0]
