@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from recembed import InputError
-from recembed.graphs.structural import (build_multilayer, candidate_pairs, dtw, graph_arrays, multilayer_walks,
-                                        ring_degree_sequences, simple_undirected, structural_distances)
+from recembed.graphs.structural import (arc_degrees, build_multilayer, candidate_pairs, dtw, graph_arrays,
+                                        multilayer_walks, ring_degree_sequences, simple_undirected,
+                                        structural_distances)
 from recembed.models.struc2vec import Struc2Vec
 
 from contract import EstimatorContract
@@ -161,6 +162,70 @@ def test_cache_dir_is_written_reused_and_kept(tmp_path):
     b = Struc2Vec(dim=8, walks_per_node=3, walk_length=10, epochs=1, cache_dir=tmp_path / "c", seed=1).fit(G)
     np.testing.assert_array_equal(a.embeddings_.vectors, b.embeddings_.vectors)
     assert list((tmp_path / "c").iterdir()) == files
+
+
+def test_directed_rings_sort_out_and_in_degrees_over_undirected_hops():
+    D = nx.gnm_random_graph(30, 70, seed=5, directed=True)
+    D.add_edge(0, 0)  # a self-loop counts in neither degree
+    arcs = graph_arrays(D)
+    out_deg, in_deg = arc_degrees(arcs)
+    g = simple_undirected(arcs)
+    keys = [int(k) for k in g.keys.tolist()]
+    U = D.to_undirected()
+    U.remove_edges_from(nx.selfloop_edges(U))
+    for degrees, want_of in ((out_deg, lambda v: D.out_degree(v) - D.has_edge(v, v)),
+                             (in_deg, lambda v: D.in_degree(v) - D.has_edge(v, v))):
+        rings = ring_degree_sequences(g.indptr, g.indices, max_layer=3, compress=False, degrees=degrees)
+        for u in range(g.n_nodes):
+            hops = nx.single_source_shortest_path_length(U, keys[u], cutoff=3)
+            for k in range(rings.n_layers[u]):
+                want = sorted(want_of(v) for v, d in hops.items() if d == k)
+                assert rings.sequence(u, k)[0].tolist() == want
+
+
+def test_directed_struc2vec_tells_a_source_from_a_sink():
+    # two stars joined at a leaf: undirected, the centres are structurally identical; directed,
+    # one sends every arc and the other receives every arc
+    D = nx.DiGraph()
+    D.add_edges_from((0, i) for i in range(1, 6))
+    D.add_edges_from((i, 10) for i in range(11, 16))
+    D.add_edge(5, 11)
+    both = nx.DiGraph(D.to_undirected())  # every arc both ways
+    kw = dict(dim=8, walks_per_node=3, walk_length=10, epochs=1, threads=1, seed=1, opt2=False)
+
+    def centre_distance(G, directed):
+        arcs = graph_arrays(G)
+        g = simple_undirected(arcs)
+        out_in = arc_degrees(arcs) if directed else None
+        rings = [ring_degree_sequences(g.indptr, g.indices, 3, True, degrees=d)
+                 for d in (out_in if directed else (None,))]
+        keys = g.keys.tolist()
+        pair = np.array([sorted((keys.index("0"), keys.index("10")))])
+        return np.mean([structural_distances(r, pair)[0, 0] for r in rings])
+
+    assert centre_distance(D, False) == 0.0
+    assert centre_distance(D, True) > 1.0
+    # a graph with every arc both ways: the directed distances are the undirected ones
+    a = Struc2Vec(directed=True, **kw).fit(both)
+    b = Struc2Vec(directed=False, **kw).fit(both)
+    np.testing.assert_array_equal(a.embeddings_.vectors, b.embeddings_.vectors)
+    c = Struc2Vec(directed=True, **kw).fit(D)
+    assert not np.array_equal(c.embeddings_.vectors, b.embeddings_.vectors)
+
+
+def test_cli_struc2vec_directed(tmp_path):
+    from recembed.cli import main
+    from recembed.embeddings import Embeddings
+
+    edges = tmp_path / "e.txt"
+    edges.write_text("".join(f"0 {i}\n{i + 10} 10\n" for i in range(1, 6)) + "5 11\n")
+    for flag in ([], ["--directed"]):
+        out = tmp_path / f"o{len(flag)}.emb"
+        rc = main(["embed", "struc2vec", "--input", str(edges), "--output", str(out), "--dim", "8",
+                   "--walks-per-node", "3", "--walk-length", "10", "--epochs", "1", "--threads", "1", "--seed", "1"]
+                  + flag)
+        assert rc in (0, None)
+        assert Embeddings.load(out).vectors.shape == (12, 8)
 
 
 def test_bad_input(tmp_path):

@@ -534,7 +534,10 @@ def _add_sdne(p: argparse.ArgumentParser) -> None:
 
 def _add_struc2vec(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", "-i", required=True, metavar="PATH",
-                   help="edge list: 'u v' per line (read as undirected and unweighted for structure)")
+                   help="edge list: 'u v' per line (unweighted for structure)")
+    p.add_argument("--directed", action="store_const", const=True, default=_S,
+                   help="read the edge list as directed and compare rings by out- and in-degree sequences "
+                        "(default: undirected)")
     g = p.add_argument_group("Struc2Vec")
     g.add_argument("--walk-length", type=positive_int, default=_S, metavar="N", help="nodes per walk (default: 80)")
     g.add_argument("--walks-per-node", "--num-walks", type=positive_int, default=_S, metavar="N",

@@ -181,6 +181,16 @@ def graph_arrays(graph, directed: bool = False, weighted=None) -> CSRGraph:
     return out
 
 
+def arc_degrees(g: CSRGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Out- and in-degrees of ``g`` counted over distinct arcs between distinct nodes."""
+    n = g.n_nodes
+    src = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
+    dst = g.indices.astype(np.int64)
+    keep = src != dst
+    key = np.unique(src[keep] * n + dst[keep])
+    return np.bincount(key // n, minlength=n), np.bincount(key % n, minlength=n)
+
+
 def simple_undirected(g: CSRGraph) -> CSRGraph:
     """Structure only: symmetrised, self-loops and duplicate arcs dropped, weights 1."""
     n = g.n_nodes
@@ -322,17 +332,16 @@ def _eccentricity(indptr, indices, nt):
 
 
 @njit(cache=True, nogil=True)
-def _ring_sorted_degrees(indptr, queue, a, b, buf):
+def _ring_sorted_degrees(degree, queue, a, b, buf):
     m = b - a
     for i in range(m):
-        v = queue[a + i]
-        buf[i] = indptr[v + 1] - indptr[v]
+        buf[i] = degree[queue[a + i]]
     s = np.sort(buf[:m])
     return s
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _ring_lengths(indptr, indices, cap, compress, nt):
+def _ring_lengths(indptr, indices, degree, cap, compress, nt):
     n = len(indptr) - 1
     lens = np.zeros((n, cap + 1), dtype=np.int64)
     nlev = np.zeros(n, dtype=np.int32)
@@ -348,7 +357,7 @@ def _ring_lengths(indptr, indices, cap, compress, nt):
             for k in range(nl):
                 stop = level_end[k]
                 if compress:
-                    s = _ring_sorted_degrees(indptr, queue, start, stop, buf)
+                    s = _ring_sorted_degrees(degree, queue, start, stop, buf)
                     distinct = 1
                     for i in range(1, len(s)):
                         if s[i] != s[i - 1]:
@@ -361,7 +370,7 @@ def _ring_lengths(indptr, indices, cap, compress, nt):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _ring_fill(indptr, indices, cap, compress, seq_ptr, deg_out, cnt_out, nt):
+def _ring_fill(indptr, indices, degree, cap, compress, seq_ptr, deg_out, cnt_out, nt):
     n = len(indptr) - 1
     chunk = (n + nt - 1) // nt
     for t in prange(nt):
@@ -373,7 +382,7 @@ def _ring_fill(indptr, indices, cap, compress, seq_ptr, deg_out, cnt_out, nt):
             start = 0
             for k in range(nl):
                 stop = level_end[k]
-                s = _ring_sorted_degrees(indptr, queue, start, stop, buf)
+                s = _ring_sorted_degrees(degree, queue, start, stop, buf)
                 o = seq_ptr[r, k]
                 if compress:
                     j = -1
@@ -417,21 +426,25 @@ class RingSequences:
         return self.seq_ptr.nbytes + self.degrees.nbytes + self.counts.nbytes + self.n_layers.nbytes
 
 
-def ring_degree_sequences(indptr, indices, max_layer=None, compress=True) -> RingSequences:
+def ring_degree_sequences(indptr, indices, max_layer=None, compress=True, degrees=None) -> RingSequences:
     """Ordered degree sequences of the k-hop rings of every node (k = 0..max_layer).
 
-    ``indptr``/``indices`` must be a simple undirected CSR graph (see :func:`simple_undirected`);
-    the degree of a node is its row length. ``max_layer=None`` keeps every ring (up to the
-    largest eccentricity). With ``compress`` (struc2vec OPT1) each ring becomes sorted
-    ``(degree, count)`` runs.
+    ``indptr``/``indices`` must be a simple undirected CSR graph (see :func:`simple_undirected`):
+    its hops define the rings. The value sorted in each ring is ``degrees[v]`` (default: the
+    row length, the node's degree; a directed graph passes its out- or in-degrees here).
+    ``max_layer=None`` keeps every ring (up to the largest eccentricity). With ``compress``
+    (struc2vec OPT1) each ring becomes sorted ``(degree, count)`` runs.
     """
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     indices = np.ascontiguousarray(indices, dtype=np.int32)
+    degree = np.diff(indptr) if degrees is None else np.ascontiguousarray(degrees, dtype=np.int64)
+    if len(degree) != len(indptr) - 1:
+        raise ValueError(f"degrees has {len(degree)} entries for {len(indptr) - 1} nodes")
     if max_layer is None:
         cap = int(_eccentricity(indptr, indices, numba.get_num_threads()).max()) if len(indptr) > 1 else 0
     else:
         cap = int(max_layer)
-    lens, nlev = _ring_lengths(indptr, indices, cap, bool(compress), numba.get_num_threads())
+    lens, nlev = _ring_lengths(indptr, indices, degree, cap, bool(compress), numba.get_num_threads())
     flat = np.zeros(lens.size + 1, dtype=np.int64)
     np.cumsum(lens.ravel(), out=flat[1:])
     n = len(indptr) - 1
@@ -440,7 +453,7 @@ def ring_degree_sequences(indptr, indices, max_layer=None, compress=True) -> Rin
     seq_ptr[:, cap + 1] = flat[1:].reshape(n, cap + 1)[:, cap]
     deg = np.empty(int(flat[-1]), dtype=np.float64)
     cnt = np.empty(int(flat[-1]), dtype=np.float64)
-    _ring_fill(indptr, indices, cap, bool(compress), seq_ptr, deg, cnt, numba.get_num_threads())
+    _ring_fill(indptr, indices, degree, cap, bool(compress), seq_ptr, deg, cnt, numba.get_num_threads())
     return RingSequences(seq_ptr, deg, cnt, nlev, bool(compress))
 
 

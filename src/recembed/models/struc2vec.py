@@ -15,8 +15,12 @@ The paper's optimisations are on by default and switchable: ``opt1`` compresses 
 ring to ``(degree, count)`` runs (DTW cost times ``max(count_a, count_b)``), ``opt2`` compares
 each node with the ``n_candidates`` nodes of nearest degree (default: the paper's ``ceil(2 log2 n)``,
 raised to 15% of the nodes while ``n * k <= 200,000``), ``opt3`` caps the layers at
-``max_layer``. The graph is read as undirected and unweighted for structure (self-loops and
-duplicate edges dropped).
+``max_layer``. Structure is unweighted (self-loops and duplicate edges dropped). Undirected by
+default; with ``directed=True`` the rings still follow edges either way (hop distance in the
+undirected skeleton), but each ring is described by two ordered sequences, its nodes'
+out-degrees and in-degrees, and the layer distance is the mean of their two DTW distances (so a
+graph whose every arc goes both ways gets exactly its undirected distances). The paper defines
+undirected rings only; this is the extension its reference code's directed mode points to.
 """
 from __future__ import annotations
 
@@ -28,8 +32,8 @@ import numpy as np
 
 from .._io import InputError, atomic_write, check_positive
 from ..embeddings import Embeddings
-from ..graphs.structural import (build_multilayer, candidate_pairs, graph_arrays, multilayer_walks, numba_threads,
-                                 ring_degree_sequences, simple_undirected, structural_distances)
+from ..graphs.structural import (arc_degrees, build_multilayer, candidate_pairs, graph_arrays, multilayer_walks,
+                                 numba_threads, ring_degree_sequences, simple_undirected, structural_distances)
 from .base import EmbeddingEstimator
 
 
@@ -76,6 +80,9 @@ class Struc2Vec(EmbeddingEstimator):
         reference code's ``--iter 5``, raised on small graphs so that the skip-gram sees at least
         ~1M tokens (airports: Brazil 10, Europe 5, USA 5); the count used is in ``epochs_``.
     negative : int, default 5
+    directed : bool, default False
+        Compare rings by out- and in-degree sequences (see the module notes); an edge-list path
+        is then also read as directed.
     threads : int, default 1
         Threads for every phase (walks and distances are identical for any count; skip-gram is
         bit-reproducible with ``threads=1``).
@@ -110,7 +117,7 @@ class Struc2Vec(EmbeddingEstimator):
 
     def __init__(self, dim=128, walk_length=80, walks_per_node=10, window=5, stay_prob=0.3, max_layer=3,
                  opt1=True, opt2=True, opt3=True, epochs=None, negative=5, threads=1, seed=1, cache_dir=None,
-                 verbose=False, n_candidates=None):
+                 verbose=False, n_candidates=None, directed=False):
         self.dim = dim
         self.walk_length = walk_length
         self.walks_per_node = walks_per_node
@@ -127,6 +134,7 @@ class Struc2Vec(EmbeddingEstimator):
         self.cache_dir = cache_dir
         self.verbose = verbose
         self.n_candidates = n_candidates
+        self.directed = directed
 
     def _validate(self):
         for name in ("dim", "walk_length", "walks_per_node", "window", "threads"):
@@ -153,23 +161,32 @@ class Struc2Vec(EmbeddingEstimator):
         return max(int(math.ceil(2 * math.log2(max(n, 2)))), min(int(math.ceil(0.15 * n)), 200_000 // max(n, 1)))
 
     # -- structural phases (cacheable) ----------------------------------------------------
-    def _structure(self, g, progress):
-        rings = ring_degree_sequences(g.indptr, g.indices, self.max_layer if self.opt3 else None, bool(self.opt1))
-        progress.done("rings", f"({int(rings.n_layers.max())} layers max)")
-        pairs = candidate_pairs(np.diff(g.indptr), opt2=bool(self.opt2), n_candidates=self._n_candidates(g.n_nodes),
+    def _structure(self, g, progress, out_in=None):
+        """The multilayer graph of ``g`` (simple, undirected); ``out_in``: (out, in) degrees when directed."""
+        cap = self.max_layer if self.opt3 else None
+        if out_in is None:
+            rings = [ring_degree_sequences(g.indptr, g.indices, cap, bool(self.opt1))]
+            degree = np.diff(g.indptr)
+        else:
+            rings = [ring_degree_sequences(g.indptr, g.indices, cap, bool(self.opt1), degrees=d) for d in out_in]
+            degree = out_in[0] + out_in[1]
+        progress.done("rings", f"({int(rings[0].n_layers.max())} layers max)")
+        pairs = candidate_pairs(degree, opt2=bool(self.opt2), n_candidates=self._n_candidates(g.n_nodes),
                                 seed=int(self.seed))
-        dist = structural_distances(rings, pairs)
+        dist = structural_distances(rings[0], pairs)
+        if len(rings) == 2:
+            dist = (dist + structural_distances(rings[1], pairs)) / 2
         progress.done("distances", f"({len(pairs):,} pairs)")
         ml = build_multilayer(pairs, dist, g.n_nodes)
         progress.done("multilayer", f"({ml.n_layers} layers, {len(ml.indices):,} arcs)")
-        mem = {"rings": rings.nbytes, "distances": dist.nbytes + pairs.nbytes, "multilayer": ml.nbytes}
+        mem = {"rings": sum(r.nbytes for r in rings), "distances": dist.nbytes + pairs.nbytes, "multilayer": ml.nbytes}
         return ml, len(pairs), mem
 
-    def _cache_path(self, g):
+    def _cache_path(self, g, out_in=None):
         import hashlib
 
         h = hashlib.sha1()
-        for a in (g.indptr, g.indices):
+        for a in (g.indptr, g.indices) + (tuple(out_in) if out_in is not None else ()):
             h.update(np.ascontiguousarray(a).tobytes())
         h.update("\n".join(map(str, g.keys.tolist())).encode())
         h.update(json.dumps([bool(self.opt1), bool(self.opt2), bool(self.opt3),
@@ -181,20 +198,22 @@ class Struc2Vec(EmbeddingEstimator):
         """Learn embeddings of ``graph`` (a Graph, an edge-list path or a networkx graph)."""
         self._validate()
         progress = _Progress(self.verbose)
-        g = simple_undirected(graph_arrays(graph))
+        arcs = graph_arrays(graph, directed=bool(self.directed))
+        out_in = arc_degrees(arcs) if self.directed else None
+        g = simple_undirected(arcs)
         if g.n_arcs == 0:
             raise InputError("graph has no edges between distinct nodes")
         with numba_threads(self.threads):
             from ..graphs.structural import MultilayerGraph
 
-            cache = self._cache_path(g) if self.cache_dir is not None else None
+            cache = self._cache_path(g, out_in) if self.cache_dir is not None else None
             if cache is not None and cache.exists():
                 with np.load(cache, allow_pickle=False) as z:
                     ml = MultilayerGraph(z["indptr"], z["indices"], z["prob"], z["alias"], z["p_up"])
                     n_pairs, mem = int(z["n_pairs"]), json.loads(str(z["memory"]))
                 progress.done("multilayer", f"(from cache {cache})")
             else:
-                ml, n_pairs, mem = self._structure(g, progress)
+                ml, n_pairs, mem = self._structure(g, progress, out_in)
                 if cache is not None:
                     cache.parent.mkdir(parents=True, exist_ok=True)
                     with atomic_write(cache, "wb") as fh:
