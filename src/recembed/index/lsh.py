@@ -32,6 +32,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from .._io import InputError, check_positive
+from .._search import find_sorted
 from ._base import BaseIndex
 
 _SIGN, _PSTABLE = 0, 1
@@ -188,21 +189,6 @@ def _probe_sequence(z, t, n_bits, mode, offs, inv_w, mults, n_probes, out_codes)
     return n_out
 
 
-@njit(cache=True, nogil=True)
-def _find(codes, lo, hi, c):
-    """Index of code c in the sorted codes[lo:hi], or -1."""
-    end = hi
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if codes[mid] < c:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < end and codes[lo] == c:
-        return lo
-    return -1
-
-
 # --------------------------------------------------------------------------- search
 @intrinsic
 def _prefetch(typingctx, arr, row, col):
@@ -288,7 +274,7 @@ def _search_one(z, q, n_tables, n_bits, n_probes, mode, offs, inv_w, mults,
             n_p = _probe_sequence(z, t, n_bits, mode, offs, inv_w, mults, n_p_want, probes)
             lo, hi = tstart[t], tstart[t + 1]
             for pi in range(n_p):
-                b = _find(tcodes, lo, hi, probes[pi])
+                b = find_sorted(tcodes, lo, hi, probes[pi])
                 if b < 0:
                     continue
                 for r in range(tbegin[b], tend[b]):

@@ -34,6 +34,7 @@ from numba import njit, prange
 
 from .._alias import vose_fill as _vose
 from .._io import InputError, check_positive
+from .._search import find_sorted
 from ..data.corpus import Corpus
 from ..data.vocab import Vocab
 
@@ -91,21 +92,6 @@ def _node_alias_tables(indptr, weights):
         if b - a > 1:
             _vose(weights[a:b].astype(np.float64), prob[a:b], alias[a:b])
     return prob, alias
-
-
-@njit(cache=True, nogil=True)
-def _find(indices, a, b, x):
-    """Position of ``x`` in the sorted slice ``indices[a:b]``, or -1."""
-    lo, hi = a, b
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if indices[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    if lo < b and indices[lo] == x:
-        return lo
-    return -1
 
 
 @njit(cache=True, nogil=True)
@@ -169,7 +155,7 @@ def _n2v_bias(indices, ta, tb, t, x, inv_p, inv_q):
     """node2vec's alpha for stepping to ``x`` after ``t``: 1/p back to t, 1 to t's neighbours, else 1/q."""
     if x == t:
         return inv_p
-    if _find(indices, ta, tb, x) >= 0:
+    if find_sorted(indices, ta, tb, x) >= 0:
         return 1.0
     return inv_q
 
@@ -205,7 +191,7 @@ def _rejection_step(state, t, v, prev_pos, indptr, indices, weights, wsum, weigh
     if inv_p > bound:
         wvt = 0.0
         if directed:
-            back = _find(indices, a, a + d, t)
+            back = find_sorted(indices, a, a + d, t)
             if back >= 0:
                 wvt = weights[back]
         else:
@@ -219,7 +205,7 @@ def _rejection_step(state, t, v, prev_pos, indptr, indices, weights, wsum, weigh
             state, z = _next(state)
             if _unit(z) * (main + extra) < extra:
                 if back == -2:
-                    back = _find(indices, a, a + d, t)
+                    back = find_sorted(indices, a, a + d, t)
                 return state, back
         state, z = _next(state)
         k = _below(z, d)
@@ -232,7 +218,7 @@ def _rejection_step(state, t, v, prev_pos, indptr, indices, weights, wsum, weigh
             return state, a + k
         if x == t:
             al = inv_p if inv_p < bound else bound
-        elif _find(indices, ta, tb, x) >= 0:
+        elif find_sorted(indices, ta, tb, x) >= 0:
             al = 1.0
         else:
             al = inv_q
