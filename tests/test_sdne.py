@@ -58,6 +58,37 @@ def test_loss_equals_hand_computation():
     assert want_first == pytest.approx(2 * np.trace(Y.T @ L @ Y), rel=1e-5)
 
 
+def test_normalized_laplacian_first_order_term():
+    # star with an extra edge: degrees differ, so the normalised term is not a rescaled plain one
+    A = np.array([[0, 1, 1, 1], [1, 0, 1, 0], [1, 1, 0, 0], [1, 0, 0, 0]], dtype=np.float32)
+    torch.manual_seed(0)
+    enc, dec = _AutoEncoder.build(4, (), 3)
+    ei, ej = np.nonzero(A)
+    ew = A[ei, ej]
+    d = A.sum(1)
+    s = 1 / np.sqrt(d)
+    _, _, first, _ = sdne_loss(enc, dec, torch.from_numpy(A), 5.0, torch.from_numpy(ei), torch.from_numpy(ej),
+                               torch.from_numpy(ew), 1.0, 0.0, torch.from_numpy(s.astype(np.float32)))
+    with torch.no_grad():
+        Y = enc(torch.from_numpy(A)).numpy().astype(np.float64)
+    want = sum(w * ((Y[i] * s[i] - Y[j] * s[j]) ** 2).sum() for i, j, w in zip(ei, ej, ew))
+    assert float(first.detach()) == pytest.approx(want, rel=1e-5)
+    # = 2 tr(Y^T L_sym Y), L_sym = I - D^-1/2 A D^-1/2
+    L_sym = np.eye(4) - A / np.sqrt(np.outer(d, d))
+    assert want == pytest.approx(2 * np.trace(Y.T @ L_sym @ Y), rel=1e-5)
+
+
+@pytest.mark.parametrize("batch", ["edges", "nodes"])
+def test_laplacian_options_train(batch):
+    G = nx.connected_caveman_graph(4, 8)
+    for lap in ("plain", "normalized"):
+        m = SDNE(dim=8, hidden=32, epochs=3, batch=batch, batch_size=64, laplacian=lap, seed=1, device="cpu",
+                 threads=1).fit(G)
+        assert np.all(np.isfinite(m.embeddings_.vectors)) and m.loss_[-1] < m.loss_[0]
+    with pytest.raises(InputError):
+        SDNE(laplacian="sym").fit(G)
+
+
 class _MaxTensor(torch.utils._python_dispatch.TorchDispatchMode):
     def __init__(self):
         super().__init__()
