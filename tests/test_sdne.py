@@ -157,3 +157,21 @@ def test_standardize_gives_z_scores_of_the_encoder_output():
     np.testing.assert_allclose(z.mean(0), 0, atol=1e-5)
     np.testing.assert_allclose(z.std(0), 1, rtol=1e-4)
     np.testing.assert_allclose(z, (raw - raw.mean(0)) / raw.std(0), rtol=1e-4, atol=1e-4)
+
+
+def test_cli_sdne_writes_vectors_with_either_laplacian(tmp_path):
+    from recembed.cli import main
+    from recembed.embeddings import Embeddings
+
+    edges = tmp_path / "e.txt"
+    edges.write_text("".join(f"{i} {(i + 1) % 12}\n{i} {(i + 5) % 12}\n" for i in range(12)))
+    for lap in ("normalized", "plain"):
+        out = tmp_path / f"{lap}.emb"
+        rc = main(["embed", "sdne", "--input", str(edges), "--output", str(out), "--laplacian", lap, "--dim", "8",
+                   "--hidden", "16", "--epochs", "2", "--threads", "1", "--seed", "1"])
+        assert rc in (0, None)
+        emb = Embeddings.load(out)
+        assert emb.vectors.shape == (12, 8) and np.isfinite(emb.vectors).all()
+    with pytest.raises(SystemExit):
+        main(["embed", "sdne", "--input", str(edges), "--output", str(tmp_path / "x.emb"), "--laplacian", "random"])
+    assert not (tmp_path / "x.emb").exists()

@@ -520,13 +520,16 @@ def _add_sdne(p: argparse.ArgumentParser) -> None:
     _add_graph_input(p)
     g = p.add_argument_group("SDNE")
     g.add_argument("--hidden", type=positive_int, nargs="+", default=_S, metavar="N",
-                   help="hidden layer sizes between the input and the embedding (default: 256)")
-    g.add_argument("--alpha", type=nonnegative_float, default=_S, help="first-order (Laplacian) weight (default: 30)")
+                   help="hidden layer sizes between the input and the embedding (default: 512)")
+    g.add_argument("--alpha", type=nonnegative_float, default=_S, help="first-order (Laplacian) weight (default: 300)")
+    g.add_argument("--laplacian", choices=["normalized", "plain"], default=_S,
+                   help="first-order term over ||y_i/sqrt(d_i) - y_j/sqrt(d_j)||^2 (normalized) or the paper's "
+                        "||y_i - y_j||^2 (plain; use an alpha near 30) (default: normalized)")
     g.add_argument("--beta", type=positive_float, default=_S, help="weight of nonzero entries (default: 10)")
     g.add_argument("--nu", type=nonnegative_float, default=_S, help="L2 regularisation (default: 1e-4)")
     g.add_argument("--batch-size", type=positive_int, default=_S, metavar="N", help="arcs or nodes per step (default: 1024)")
     g.add_argument("--batch", choices=["edges", "nodes"], default=_S, help="batch of arcs or nodes (default: edges)")
-    g.add_argument("--learning-rate", type=positive_float, default=_S, metavar="LR", help="Adam step (default: 0.005)")
+    g.add_argument("--learning-rate", type=positive_float, default=_S, metavar="LR", help="Adam step (default: 0.002)")
     g.add_argument("--device", default=_S, help="auto (GPU if present), cpu, cuda, ... (default: auto)")
     g.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=_S,
                    help="output each dimension as z-scores over the nodes (default: on)")
