@@ -177,10 +177,7 @@ def train_job(T, Z, A, cptr, cidx, F, learn_a, a_scale, a_l2, tokens, offsets, s
                         f += h[k] * z[k]
                     g, prob = w2v._sig_term(f, label)
                     loss_prod, loss_sum = w2v._take(prob, loss_prod, loss_sum)
-                    g = np.float32(g * lr)
-                    for k in range(d):
-                        neu1e[k] += g * z[k]
-                        z[k] += g * h[k]
+                    w2v._pair_update(z, h, np.float32(g * lr), neu1e, d)
             _backward(v, T, A, cptr, cidx, F, att, emean, h, neu1e, d, learn_a, a_scale, a_l2 * a_scale * lr)
     loss_sum -= math.log(loss_prod)
     return loss_sum, n_pairs

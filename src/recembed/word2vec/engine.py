@@ -23,7 +23,7 @@ Design notes (the *why*):
   in float64. To avoid a ``log`` per term, probabilities are multiplied into a float64
   running product that is flushed through one ``log`` when it gets small.
 
-Other kernels (EGES) call ``job_seed``, ``_next``, ``_uniform``, ``_randint``,
+Other kernels (EGES) call ``job_seed``, ``_next``, ``_uniform``, ``_randint``, ``_pair_update``,
 ``_sig_term``, ``_take``, ``alias_table``, ``noise_probabilities`` and
 ``keep_probabilities``: keep their signatures. numba's on-disk cache does not track
 imports across files, so after changing one of these, clear the callers' caches too.
@@ -197,6 +197,15 @@ def _take(prob, loss_prod, loss_sum):
 
 
 # -- single updates (also the building blocks of the job kernel) --------------
+@njit(inline="always", **_JIT)
+def _pair_update(row, l1, g, neu1e, d):
+    """``neu1e += g * row; row += g * l1`` in one pass: the input's gradient uses the old row."""
+    for j in range(d):
+        o = row[j]
+        neu1e[j] += g * o
+        row[j] = o + g * l1[j]
+
+
 @njit(**_JIT)
 def _ns_pair(l1, syn1neg, word, negs, n_negs, lr, neu1e, d, loss_prod, loss_sum):
     """Negative sampling for one input vector ``l1`` and target ``word``; gradient into neu1e.
@@ -216,11 +225,7 @@ def _ns_pair(l1, syn1neg, word, negs, n_negs, lr, neu1e, d, loss_prod, loss_sum)
         f = _dot(l1, row, d)
         gf, p = _sig_term(f, label)
         loss_prod, loss_sum = _take(p, loss_prod, loss_sum)
-        g = np.float32(gf * lr)
-        for j in range(d):
-            neu1e[j] += g * row[j]
-        for j in range(d):
-            row[j] += g * l1[j]
+        _pair_update(row, l1, np.float32(gf * lr), neu1e, d)
     return loss_prod, loss_sum
 
 
@@ -233,11 +238,7 @@ def _hs_pair(l1, syn1, word, codes, points, code_off, lr, neu1e, d, loss_prod, l
         # code 0 = the branch whose probability is sigmoid(f), as in word2vec.c
         gf, p = _sig_term(f, codes[n] == 0)
         loss_prod, loss_sum = _take(p, loss_prod, loss_sum)
-        g = np.float32(gf * lr)
-        for j in range(d):
-            neu1e[j] += g * row[j]
-        for j in range(d):
-            row[j] += g * l1[j]
+        _pair_update(row, l1, np.float32(gf * lr), neu1e, d)
     return loss_prod, loss_sum
 
 
@@ -266,25 +267,6 @@ def _dot2(a, r0, r1, d):
         s0 += aj * r0[j]
         s1 += aj * r1[j]
     return s0, s1
-
-
-@njit(**_JIT)
-def _axpy4(y, g0, x0, g1, x1, g2, x2, g3, x3, d):
-    # y += four scaled rows in one pass: y is loaded and stored once instead of four times
-    for j in range(d):
-        y[j] += g0 * x0[j] + g1 * x1[j] + g2 * x2[j] + g3 * x3[j]
-
-
-@njit(**_JIT)
-def _axpy2(y, g0, x0, g1, x1, d):
-    for j in range(d):
-        y[j] += g0 * x0[j] + g1 * x1[j]
-
-
-@njit(**_JIT)
-def _axpy(y, g0, x0, d):
-    for j in range(d):
-        y[j] += g0 * x0[j]
 
 
 @njit(**_JIT)
@@ -323,13 +305,7 @@ def _sgns_window(syn0, syn1neg, ctx, nb, outs, n_out, lr, acc, gbuf, d, loss_pro
                 continue
             gf, p = _sig_term(gbuf[k], k == 0)
             loss_prod, loss_sum = _take(p, loss_prod, loss_sum)
-            g = np.float32(gf * lr)
-            # one pass over the output row: its old value feeds the input's gradient
-            row = syn1neg[outs[k]]
-            for j in range(d):
-                o = row[j]
-                acc[j] += g * o
-                row[j] = o + g * a[j]
+            _pair_update(syn1neg[outs[k]], a, np.float32(gf * lr), acc, d)
         for j in range(d):
             a[j] += acc[j]
     return loss_prod, loss_sum
