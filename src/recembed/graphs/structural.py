@@ -181,23 +181,27 @@ def graph_arrays(graph, directed: bool = False, weighted=None) -> CSRGraph:
     return out
 
 
+def _arcs_without_loops(g: CSRGraph) -> tuple[np.ndarray, np.ndarray]:
+    """``(src, dst)`` of every arc of ``g`` between distinct nodes (duplicates kept)."""
+    src = np.repeat(np.arange(g.n_nodes, dtype=np.int64), np.diff(g.indptr))
+    dst = g.indices.astype(np.int64)
+    keep = src != dst
+    return src[keep], dst[keep]
+
+
 def arc_degrees(g: CSRGraph) -> tuple[np.ndarray, np.ndarray]:
     """Out- and in-degrees of ``g`` counted over distinct arcs between distinct nodes."""
     n = g.n_nodes
-    src = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
-    dst = g.indices.astype(np.int64)
-    keep = src != dst
-    key = np.unique(src[keep] * n + dst[keep])
+    src, dst = _arcs_without_loops(g)
+    key = np.unique(src * n + dst)
     return np.bincount(key // n, minlength=n), np.bincount(key % n, minlength=n)
 
 
 def simple_undirected(g: CSRGraph) -> CSRGraph:
     """Structure only: symmetrised, self-loops and duplicate arcs dropped, weights 1."""
     n = g.n_nodes
-    src = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
-    dst = g.indices.astype(np.int64)
-    keep = src != dst
-    indptr, indices, _ = _csr_from_edges(src[keep], dst[keep], np.ones(int(keep.sum())), n, directed=False)
+    src, dst = _arcs_without_loops(g)
+    indptr, indices, _ = _csr_from_edges(src, dst, np.ones(len(src)), n, directed=False)
     # _csr_from_edges symmetrises; a pair given in both directions is merged, weights dropped
     return CSRGraph(indptr, indices, np.ones(len(indices), np.float32), g.keys, False)
 
@@ -631,12 +635,16 @@ def _pair_distances(pairs, seq_ptr, deg, cnt, nlev, cap, maxlen, nt):
     return dist
 
 
-def structural_distances(rings: RingSequences, pairs) -> np.ndarray:
+def structural_distances(rings, pairs) -> np.ndarray:
     """``f_k(u, v)`` for every pair and layer: cumulative DTW over rings 0..k.
 
+    ``rings``: one :class:`RingSequences`, or several over the same rings (a directed graph's
+    out- and in-degree sequences), whose distances are averaged.
     Returns an ``(n_pairs, max_layer + 1)`` float64 array, ``inf`` where a node of the pair
     has no ring ``k``.
     """
+    if not isinstance(rings, RingSequences):
+        return sum(structural_distances(r, pairs) for r in rings) / len(rings)
     cap = rings.seq_ptr.shape[1] - 2
     maxlen = int(np.max(np.diff(rings.seq_ptr, axis=1))) if rings.seq_ptr.size else 0
     return _pair_distances(np.ascontiguousarray(pairs, dtype=np.int64), rings.seq_ptr, rings.degrees,

@@ -173,9 +173,7 @@ class Struc2Vec(EmbeddingEstimator):
         progress.done("rings", f"({int(rings[0].n_layers.max())} layers max)")
         pairs = candidate_pairs(degree, opt2=bool(self.opt2), n_candidates=self._n_candidates(g.n_nodes),
                                 seed=int(self.seed))
-        dist = structural_distances(rings[0], pairs)
-        if len(rings) == 2:
-            dist = (dist + structural_distances(rings[1], pairs)) / 2
+        dist = structural_distances(rings, pairs)
         progress.done("distances", f"({len(pairs):,} pairs)")
         ml = build_multilayer(pairs, dist, g.n_nodes)
         progress.done("multilayer", f"({ml.n_layers} layers, {len(ml.indices):,} arcs)")
