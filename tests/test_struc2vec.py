@@ -6,8 +6,8 @@ import pytest
 
 from recembed import InputError
 from recembed.graphs.structural import (arc_degrees, build_multilayer, candidate_pairs, dtw, graph_arrays,
-                                        multilayer_walks, ring_degree_sequences, simple_undirected,
-                                        structural_distances)
+                                        multilayer_walks, ring_degree_sequence_sets, ring_degree_sequences,
+                                        simple_undirected, structural_distances)
 from recembed.models.struc2vec import Struc2Vec
 
 from contract import EstimatorContract
@@ -173,9 +173,12 @@ def test_directed_rings_sort_out_and_in_degrees_over_undirected_hops():
     keys = [int(k) for k in g.keys.tolist()]
     U = D.to_undirected()
     U.remove_edges_from(nx.selfloop_edges(U))
-    for degrees, want_of in ((out_deg, lambda v: D.out_degree(v) - D.has_edge(v, v)),
-                             (in_deg, lambda v: D.in_degree(v) - D.has_edge(v, v))):
-        rings = ring_degree_sequences(g.indptr, g.indices, max_layer=3, compress=False, degrees=degrees)
+    # one BFS per node fills both sets; each must equal its own single-set run and the brute force
+    both = ring_degree_sequence_sets(g.indptr, g.indices, [out_deg, in_deg], max_layer=3, compress=False)
+    for degrees, rings, want_of in ((out_deg, both[0], lambda v: D.out_degree(v) - D.has_edge(v, v)),
+                                    (in_deg, both[1], lambda v: D.in_degree(v) - D.has_edge(v, v))):
+        alone = ring_degree_sequences(g.indptr, g.indices, max_layer=3, compress=False, degrees=degrees)
+        assert np.array_equal(rings.seq_ptr, alone.seq_ptr) and np.array_equal(rings.degrees, alone.degrees)
         for u in range(g.n_nodes):
             hops = nx.single_source_shortest_path_length(U, keys[u], cutoff=3)
             for k in range(rings.n_layers[u]):
@@ -197,8 +200,7 @@ def test_directed_struc2vec_tells_a_source_from_a_sink():
         arcs = graph_arrays(G)
         g = simple_undirected(arcs)
         out_in = arc_degrees(arcs) if directed else None
-        rings = [ring_degree_sequences(g.indptr, g.indices, 3, True, degrees=d)
-                 for d in (out_in if directed else (None,))]
+        rings = ring_degree_sequence_sets(g.indptr, g.indices, out_in if directed else [np.diff(g.indptr)], 3, True)
         keys = g.keys.tolist()
         pair = np.array([sorted((keys.index("0"), keys.index("10")))])
         return structural_distances(rings, pair)[0, 0]

@@ -345,9 +345,11 @@ def _ring_sorted_degrees(degree, queue, a, b, buf):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _ring_lengths(indptr, indices, degree, cap, compress, nt):
+def _ring_lengths(indptr, indices, degree_sets, cap, compress, nt):
+    # One BFS per root serves every row of degree_sets (directed graphs: out- and in-degrees).
     n = len(indptr) - 1
-    lens = np.zeros((n, cap + 1), dtype=np.int64)
+    m = degree_sets.shape[0]
+    lens = np.zeros((m, n, cap + 1), dtype=np.int64)
     nlev = np.zeros(n, dtype=np.int32)
     chunk = (n + nt - 1) // nt
     for t in prange(nt):
@@ -360,22 +362,24 @@ def _ring_lengths(indptr, indices, degree, cap, compress, nt):
             start = 0
             for k in range(nl):
                 stop = level_end[k]
-                if compress:
-                    s = _ring_sorted_degrees(degree, queue, start, stop, buf)
-                    distinct = 1
-                    for i in range(1, len(s)):
-                        if s[i] != s[i - 1]:
-                            distinct += 1
-                    lens[r, k] = distinct
-                else:
-                    lens[r, k] = stop - start
+                for d in range(m):
+                    if compress:
+                        s = _ring_sorted_degrees(degree_sets[d], queue, start, stop, buf)
+                        distinct = 1
+                        for i in range(1, len(s)):
+                            if s[i] != s[i - 1]:
+                                distinct += 1
+                        lens[d, r, k] = distinct
+                    else:
+                        lens[d, r, k] = stop - start
                 start = stop
     return lens, nlev
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def _ring_fill(indptr, indices, degree, cap, compress, seq_ptr, deg_out, cnt_out, nt):
+def _ring_fill(indptr, indices, degree_sets, cap, compress, seq_ptr, deg_out, cnt_out, nt):
     n = len(indptr) - 1
+    m = degree_sets.shape[0]
     chunk = (n + nt - 1) // nt
     for t in prange(nt):
         dist = np.full(n, -1, dtype=np.int64)
@@ -386,21 +390,22 @@ def _ring_fill(indptr, indices, degree, cap, compress, seq_ptr, deg_out, cnt_out
             start = 0
             for k in range(nl):
                 stop = level_end[k]
-                s = _ring_sorted_degrees(degree, queue, start, stop, buf)
-                o = seq_ptr[r, k]
-                if compress:
-                    j = -1
-                    for i in range(len(s)):
-                        if i == 0 or s[i] != s[i - 1]:
-                            j += 1
-                            deg_out[o + j] = s[i]
-                            cnt_out[o + j] = 1
-                        else:
-                            cnt_out[o + j] += 1
-                else:
-                    for i in range(len(s)):
-                        deg_out[o + i] = s[i]
-                        cnt_out[o + i] = 1
+                for d in range(m):
+                    s = _ring_sorted_degrees(degree_sets[d], queue, start, stop, buf)
+                    o = seq_ptr[d, r, k]
+                    if compress:
+                        j = -1
+                        for i in range(len(s)):
+                            if i == 0 or s[i] != s[i - 1]:
+                                j += 1
+                                deg_out[o + j] = s[i]
+                                cnt_out[o + j] = 1
+                            else:
+                                cnt_out[o + j] += 1
+                    else:
+                        for i in range(len(s)):
+                            deg_out[o + i] = s[i]
+                            cnt_out[o + i] = 1
                 start = stop
 
 
@@ -435,30 +440,46 @@ def ring_degree_sequences(indptr, indices, max_layer=None, compress=True, degree
 
     ``indptr``/``indices`` must be a simple undirected CSR graph (see :func:`simple_undirected`):
     its hops define the rings. The value sorted in each ring is ``degrees[v]`` (default: the
-    row length, the node's degree; a directed graph passes its out- or in-degrees here).
-    ``max_layer=None`` keeps every ring (up to the largest eccentricity). With ``compress``
-    (struc2vec OPT1) each ring becomes sorted ``(degree, count)`` runs.
+    row length, the node's degree). ``max_layer=None`` keeps every ring (up to the largest
+    eccentricity). With ``compress`` (struc2vec OPT1) each ring becomes sorted ``(degree, count)``
+    runs. To sort several degree arrays over the same rings, use :func:`ring_degree_sequence_sets`.
+    """
+    degrees = np.diff(np.asarray(indptr)) if degrees is None else degrees
+    return ring_degree_sequence_sets(indptr, indices, [degrees], max_layer, compress)[0]
+
+
+def ring_degree_sequence_sets(indptr, indices, degree_sets, max_layer=None, compress=True) -> list:
+    """One :class:`RingSequences` per array in ``degree_sets``, all from one BFS per node.
+
+    A directed graph passes its out- and in-degrees here: the rings (hops in the undirected
+    skeleton) are found once and each ring is sorted by both values.
     """
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     indices = np.ascontiguousarray(indices, dtype=np.int32)
-    degree = np.diff(indptr) if degrees is None else np.ascontiguousarray(degrees, dtype=np.int64)
-    if len(degree) != len(indptr) - 1:
-        raise ValueError(f"degrees has {len(degree)} entries for {len(indptr) - 1} nodes")
+    n = len(indptr) - 1
+    sets = np.ascontiguousarray(np.stack([np.asarray(d) for d in degree_sets]), dtype=np.int64)
+    if sets.ndim != 2 or sets.shape[1] != n:
+        raise ValueError(f"each degree array needs {n} entries (one per node), got shape {sets.shape[1:]}")
     if max_layer is None:
-        cap = int(_eccentricity(indptr, indices, numba.get_num_threads()).max()) if len(indptr) > 1 else 0
+        cap = int(_eccentricity(indptr, indices, numba.get_num_threads()).max()) if n > 0 else 0
     else:
         cap = int(max_layer)
-    lens, nlev = _ring_lengths(indptr, indices, degree, cap, bool(compress), numba.get_num_threads())
+    m = len(sets)
+    lens, nlev = _ring_lengths(indptr, indices, sets, cap, bool(compress), numba.get_num_threads())
     flat = np.zeros(lens.size + 1, dtype=np.int64)
     np.cumsum(lens.ravel(), out=flat[1:])
-    n = len(indptr) - 1
-    seq_ptr = np.empty((n, cap + 2), dtype=np.int64)
-    seq_ptr[:, : cap + 1] = flat[:-1].reshape(n, cap + 1)
-    seq_ptr[:, cap + 1] = flat[1:].reshape(n, cap + 1)[:, cap]
+    seq_ptr = np.empty((m, n, cap + 2), dtype=np.int64)
+    seq_ptr[:, :, : cap + 1] = flat[:-1].reshape(m, n, cap + 1)
+    seq_ptr[:, :, cap + 1] = flat[1:].reshape(m, n, cap + 1)[:, :, cap]
     deg = np.empty(int(flat[-1]), dtype=np.float64)
     cnt = np.empty(int(flat[-1]), dtype=np.float64)
-    _ring_fill(indptr, indices, degree, cap, bool(compress), seq_ptr, deg, cnt, numba.get_num_threads())
-    return RingSequences(seq_ptr, deg, cnt, nlev, bool(compress))
+    _ring_fill(indptr, indices, sets, cap, bool(compress), seq_ptr, deg, cnt, numba.get_num_threads())
+    out = []
+    for d in range(m):
+        # each set's runs are one contiguous block of the flat arrays (set-major order)
+        lo, hi = int(flat[d * n * (cap + 1)]), int(flat[(d + 1) * n * (cap + 1)])
+        out.append(RingSequences(seq_ptr[d] - lo, deg[lo:hi], cnt[lo:hi], nlev, bool(compress)))
+    return out
 
 
 # --------------------------------------------------------------------------------------

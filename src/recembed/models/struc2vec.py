@@ -33,7 +33,7 @@ import numpy as np
 from .._io import InputError, atomic_write, check_positive
 from ..embeddings import Embeddings
 from ..graphs.structural import (arc_degrees, build_multilayer, candidate_pairs, graph_arrays, multilayer_walks,
-                                 numba_threads, ring_degree_sequences, simple_undirected, structural_distances)
+                                 numba_threads, ring_degree_sequence_sets, simple_undirected, structural_distances)
 from .base import EmbeddingEstimator
 
 
@@ -164,12 +164,9 @@ class Struc2Vec(EmbeddingEstimator):
     def _structure(self, g, progress, out_in=None):
         """The multilayer graph of ``g`` (simple, undirected); ``out_in``: (out, in) degrees when directed."""
         cap = self.max_layer if self.opt3 else None
-        if out_in is None:
-            rings = [ring_degree_sequences(g.indptr, g.indices, cap, bool(self.opt1))]
-            degree = np.diff(g.indptr)
-        else:
-            rings = [ring_degree_sequences(g.indptr, g.indices, cap, bool(self.opt1), degrees=d) for d in out_in]
-            degree = out_in[0] + out_in[1]
+        degree_sets = [np.diff(g.indptr)] if out_in is None else list(out_in)
+        rings = ring_degree_sequence_sets(g.indptr, g.indices, degree_sets, cap, bool(self.opt1))
+        degree = sum(degree_sets)
         progress.done("rings", f"({int(rings[0].n_layers.max())} layers max)")
         pairs = candidate_pairs(degree, opt2=bool(self.opt2), n_candidates=self._n_candidates(g.n_nodes),
                                 seed=int(self.seed))
