@@ -175,3 +175,16 @@ def test_cli_sdne_writes_vectors_with_either_laplacian(tmp_path):
     with pytest.raises(SystemExit):
         main(["embed", "sdne", "--input", str(edges), "--output", str(tmp_path / "x.emb"), "--laplacian", "random"])
     assert not (tmp_path / "x.emb").exists()
+
+
+def test_two_thread_fits_with_one_seed_are_identical():
+    # torch accumulates the gathers' gradients in thread order unless deterministic algorithms
+    # are on; fit turns them on (CPU) and restores the caller's setting afterwards
+    # large enough batches (1024 arcs x 128 dims) for torch to split the accumulation over threads
+    G = nx.barabasi_albert_graph(1500, 4, seed=0)
+    kw = dict(dim=128, hidden=128, epochs=1, batch_size=1024, seed=3, device="cpu", threads=2)
+    before = torch.are_deterministic_algorithms_enabled()
+    a = SDNE(**kw).fit(G).embeddings_.vectors
+    b = SDNE(**kw).fit(G).embeddings_.vectors
+    assert np.array_equal(a, b)
+    assert torch.are_deterministic_algorithms_enabled() == before

@@ -253,8 +253,15 @@ class SDNE(EmbeddingEstimator):
         n = g.n_nodes
         rng = np.random.default_rng(self.seed)
         old_threads = torch.get_num_threads()
+        old_deterministic = (torch.are_deterministic_algorithms_enabled(),
+                             torch.is_deterministic_algorithms_warn_only_enabled())
         if self.threads is not None:
             torch.set_num_threads(int(self.threads))
+        if dev.type == "cpu":
+            # the backward of the batch's gathers accumulates in thread order unless told not to,
+            # which made two runs with the same seed differ on 2 threads (wiki: 0.6998 vs 0.7002 Micro-F1);
+            # wiki fit median 26.2 s vs 25.1 s without (3 runs each, noisy machine)
+            torch.use_deterministic_algorithms(True, warn_only=True)
         try:
             with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
                 torch.manual_seed(int(self.seed))
@@ -271,6 +278,7 @@ class SDNE(EmbeddingEstimator):
                         vecs[a:a + len(rows)] = encoder(dense_rows(crow, col, val, rows, n)).float().cpu().numpy()
         finally:
             torch.set_num_threads(old_threads)
+            torch.use_deterministic_algorithms(old_deterministic[0], warn_only=old_deterministic[1])
         if not np.all(np.isfinite(vecs)):
             raise FloatingPointError("SDNE diverged (non-finite embeddings); lower learning_rate")
         if self.standardize:
