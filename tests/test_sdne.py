@@ -7,7 +7,7 @@ nx = pytest.importorskip("networkx")
 
 from recembed import InputError  # noqa: E402
 from recembed.graphs.structural import CSRGraph, _csr_from_edges, graph_arrays  # noqa: E402
-from recembed.models.sdne import SDNE, _AutoEncoder, dense_rows, sdne_loss  # noqa: E402
+from recembed.models.sdne import SDNE, _AutoEncoder, dense_rows, inverse_sqrt_degrees, sdne_loss  # noqa: E402
 
 from contract import EstimatorContract  # noqa: E402
 
@@ -188,3 +188,29 @@ def test_two_thread_fits_with_one_seed_are_identical():
     b = SDNE(**kw).fit(G).embeddings_.vectors
     assert np.array_equal(a, b)
     assert torch.are_deterministic_algorithms_enabled() == before
+
+
+def test_normalised_laplacian_degrees_are_symmetrised_on_directed_graphs():
+    # undirected (both arcs stored): the weighted degree itself
+    g = graph_arrays(nx.path_graph(3))
+    src = np.repeat(np.arange(g.n_nodes), np.diff(g.indptr))
+    np.testing.assert_allclose(inverse_sqrt_degrees(src, g.indices, g.weights, g.n_nodes),
+                               1 / np.sqrt(np.diff(g.indptr)))
+    # directed 0 -> 2, 1 -> 2 (weight 3): the sink 2 has no out-arcs but in-degree 4
+    src, dst, w = np.array([0, 1]), np.array([2, 2]), np.array([1.0, 3.0])
+    np.testing.assert_allclose(inverse_sqrt_degrees(src, dst, w, 4), [1 / np.sqrt(0.5), 1 / np.sqrt(1.5),
+                                                                        1 / np.sqrt(2.0), 0.0])
+
+
+def test_cli_reports_divergence_in_one_line_and_writes_nothing(tmp_path, capsys):
+    from recembed.cli import main
+
+    edges = tmp_path / "e.txt"
+    edges.write_text("0 1\n1 2\n2 3\n3 0\n0 2\n")
+    out = tmp_path / "o.emb"
+    rc = main(["embed", "sdne", "--input", str(edges), "--output", str(out), "--dim", "4", "--hidden", "8",
+               "--epochs", "2", "--threads", "1", "--learning-rate", "1e30"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "diverged" in err and "Traceback" not in err
+    assert not out.exists()

@@ -164,6 +164,22 @@ def test_cache_dir_is_written_reused_and_kept(tmp_path):
     assert list((tmp_path / "c").iterdir()) == files
 
 
+
+def test_cache_is_keyed_by_seed_and_a_broken_file_is_recomputed(tmp_path):
+    # OPT2 breaks degree ties at random: a fit with another seed must not reuse the file
+    G = nx.random_regular_graph(3, 40, seed=0)  # every node ties on degree
+    kw = dict(dim=8, walks_per_node=3, walk_length=10, epochs=1, threads=1, n_candidates=4)
+    fresh = Struc2Vec(seed=2, **kw).fit(G)
+    Struc2Vec(seed=1, cache_dir=tmp_path, **kw).fit(G)
+    cached = Struc2Vec(seed=2, cache_dir=tmp_path, **kw).fit(G)
+    assert len(list(tmp_path.iterdir())) == 2
+    np.testing.assert_array_equal(fresh.embeddings_.vectors, cached.embeddings_.vectors)
+    for f in tmp_path.iterdir():
+        f.write_bytes(f.read_bytes()[:100])  # truncated, as after a crash mid-copy
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        again = Struc2Vec(seed=2, cache_dir=tmp_path, **kw).fit(G)
+    np.testing.assert_array_equal(fresh.embeddings_.vectors, again.embeddings_.vectors)
+
 def test_directed_rings_sort_out_and_in_degrees_over_undirected_hops():
     D = nx.gnm_random_graph(30, 70, seed=5, directed=True)
     D.add_edge(0, 0)  # a self-loop counts in neither degree
@@ -247,3 +263,20 @@ class TestStruc2VecContract(EstimatorContract):
 
     def make_input(self):
         return nx.barbell_graph(5, 2)
+
+
+def test_max_layer_beyond_any_ring_is_clamped_to_the_graph():
+    g = simple_undirected(graph_arrays(nx.path_graph(5)))
+    huge = ring_degree_sequences(g.indptr, g.indices, max_layer=10**9)  # would allocate (n, 10**9) before
+    every = ring_degree_sequences(g.indptr, g.indices, max_layer=None)
+    assert huge.seq_ptr.shape == every.seq_ptr.shape == (5, 6)
+    np.testing.assert_array_equal(huge.degrees, every.degrees)
+
+
+def test_all_pairs_on_a_large_graph_is_refused_before_any_work():
+    G = nx.path_graph(6_400)  # 20,476,800 pairs
+    with pytest.raises(InputError, match="opt2=False compares all 20,476,800 node pairs"):
+        Struc2Vec(opt2=False).fit(G)
+    with pytest.raises(ValueError, match="integers"):
+        g = simple_undirected(graph_arrays(nx.path_graph(3)))
+        ring_degree_sequence_sets(g.indptr, g.indices, [np.array([1.5, 2.0, 1.0])])

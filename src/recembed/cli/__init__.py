@@ -50,6 +50,9 @@ def main(argv=None) -> int:
     except OSError as e:  # disk full, permission denied...: one line, not a traceback
         print(f"recembed: error: {e}", file=sys.stderr)
         return 1
+    except FloatingPointError as e:  # a model diverged (learning rate too high): nothing was written
+        print(f"recembed: error: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("recembed: interrupted", file=sys.stderr)
         return 130

@@ -161,8 +161,9 @@ def add_common_training_args(parser: argparse.ArgumentParser, defaults: dict | N
     g.add_argument("--epochs", "--iter", type=positive_int, default=_S, metavar="N",
                    help=f"passes over the data (default: {d['epochs']})")
     g.add_argument("--threads", type=positive_int, default=_S, metavar="N",
-                   help="worker threads (default: all cores). Only --threads 1 is bit-reproducible for a "
-                        "seed; with more threads the update order varies between runs, as in word2vec.c")
+                   help=f"worker threads (default: {d.get('threads', 'all cores')}). "
+                        + d.get("reproducible", "Only --threads 1 is bit-reproducible for a seed; with more threads "
+                                                "the update order varies between runs, as in word2vec.c"))
     g.add_argument("--seed", type=nonnegative_int, default=_S, metavar="N",
                    help=f"random seed (default: {d['seed']})")
 
@@ -472,9 +473,11 @@ METHODS.update({
 
 
 # -- LINE / SDNE / Struc2Vec (recembed.models.line, .sdne, .struc2vec) -----------------------------
-LINE_DEFAULTS = {"dim": "128 per order (256 with --order both)", "seed": 1}
-SDNE_DEFAULTS = {"dim": 128, "epochs": 5, "seed": 1}
-STRUC2VEC_DEFAULTS = {"dim": 128, "epochs": "max(5, min(20, 1M tokens / walk tokens))", "seed": 1}
+LINE_DEFAULTS = {"dim": "128 per order (256 with --order both)", "seed": 1, "threads": 1}
+SDNE_DEFAULTS = {"dim": 128, "epochs": 5, "seed": 1, "threads": "torch's own setting",
+                 "reproducible": "A seed gives the same vectors at a given thread count (deterministic torch "
+                                 "algorithms on CPU)"}
+STRUC2VEC_DEFAULTS = {"dim": 128, "epochs": "max(5, min(20, 1M tokens / walk tokens))", "seed": 1, "threads": 1}
 
 
 def _add_graph_input(p: argparse.ArgumentParser) -> None:

@@ -457,13 +457,18 @@ def ring_degree_sequence_sets(indptr, indices, degree_sets, max_layer=None, comp
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     indices = np.ascontiguousarray(indices, dtype=np.int32)
     n = len(indptr) - 1
-    sets = np.ascontiguousarray(np.stack([np.asarray(d) for d in degree_sets]), dtype=np.int64)
+    if len(degree_sets) == 0:
+        raise ValueError("degree_sets is empty: pass at least one degree array")
+    raw = [np.asarray(d) for d in degree_sets]
+    if any(d.dtype.kind not in "iub" for d in raw):
+        raise ValueError("degree arrays must hold integers (the rings are sorted by them)")
+    sets = np.ascontiguousarray(np.stack(raw), dtype=np.int64)
     if sets.ndim != 2 or sets.shape[1] != n:
         raise ValueError(f"each degree array needs {n} entries (one per node), got shape {sets.shape[1:]}")
     if max_layer is None:
         cap = int(_eccentricity(indptr, indices, numba.get_num_threads()).max()) if n > 0 else 0
     else:
-        cap = int(max_layer)
+        cap = min(int(max_layer), max(n - 1, 0))  # no ring lies deeper than n - 1 hops
     m = len(sets)
     lens, nlev = _ring_lengths(indptr, indices, sets, cap, bool(compress), numba.get_num_threads())
     flat = np.zeros(lens.size + 1, dtype=np.int64)

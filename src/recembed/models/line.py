@@ -222,6 +222,8 @@ def reconstruct_graph(indptr, indices, weights, threshold: int, threads: int = 1
 
 def edge_alias(weights):
     """Alias table over arcs, probability proportional to weight."""
+    if len(weights) >= 2**31:  # the table's aliases are int32
+        raise InputError(f"{len(weights):,} arcs: LINE's edge sampler holds at most 2,147,483,647")
     return alias_setup(np.asarray(weights, dtype=np.float64))
 
 

@@ -113,6 +113,17 @@ class _AutoEncoder:
         return nn.Sequential(*enc), nn.Sequential(*dec)
 
 
+def inverse_sqrt_degrees(src, dst, w, n):
+    """``1/sqrt(d)`` per node for the normalised Laplacian (0 for an isolated node).
+
+    ``d`` is the mean of weighted out- and in-degree: the degree itself on an undirected graph
+    (both arcs stored), and on a directed one a node without out-arcs still gets its share
+    instead of ``1/sqrt(0) -> 0``, which would pull its in-neighbours to the origin.
+    """
+    deg = 0.5 * (np.bincount(src, weights=w, minlength=n) + np.bincount(dst, weights=w, minlength=n))
+    return np.where(deg > 0, 1.0 / np.sqrt(np.maximum(deg, 1e-300)), 0.0)
+
+
 def sdne_loss(encoder, decoder, x, b_scale, edges_i, edges_j, edges_w, alpha, nu, row_scale=None):
     """The SDNE loss of one batch; returns ``(total, second, first, reg)`` tensors.
 
@@ -166,7 +177,7 @@ class SDNE(EmbeddingEstimator):
         First-order term: ``"plain"`` is the paper's ``sum_(i,j) s_ij ||y_i - y_j||²``
         (``2 tr(Yᵀ L Y)``, ``L = D - S``); ``"normalized"`` uses the normalised Laplacian
         ``I - D^-1/2 S D^-1/2``: ``sum s_ij ||y_i/sqrt(d_i) - y_j/sqrt(d_j)||²`` (``d``: weighted
-        degree), so high-degree nodes no longer dominate the term; its scale is ~1/degree of
+        degree; on a directed graph the mean of out- and in-degree), so high-degree nodes no longer dominate the term; its scale is ~1/degree of
         the plain one, hence the larger ``alpha``. Wiki Micro-F1 over seeds 1-3: 0.686
         (normalised, alpha 300) against 0.676 (plain, alpha 30).
     epochs : int, default 5
@@ -259,9 +270,10 @@ class SDNE(EmbeddingEstimator):
             torch.set_num_threads(int(self.threads))
         if dev.type == "cpu":
             # the backward of the batch's gathers accumulates in thread order unless told not to,
-            # which made two runs with the same seed differ on 2 threads (wiki: 0.6998 vs 0.7002 Micro-F1);
-            # wiki fit median 26.2 s vs 25.1 s without (3 runs each, noisy machine)
-            torch.use_deterministic_algorithms(True, warn_only=True)
+            # which made two runs with the same seed and thread count differ (wiki, 2 threads: 0.6998
+            # vs 0.7002 Micro-F1); wiki fit median 26.2 s vs 25.1 s without (3 runs each, noisy
+            # machine). A caller's strict (not warn-only) setting is kept.
+            torch.use_deterministic_algorithms(True, warn_only=old_deterministic[1] if old_deterministic[0] else True)
         try:
             with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
                 torch.manual_seed(int(self.seed))
@@ -304,9 +316,7 @@ class SDNE(EmbeddingEstimator):
         w = g.weights.astype(np.float32)
         inv_sqrt_deg = None
         if self.laplacian == "normalized":
-            deg = np.bincount(src, weights=w, minlength=n)
-            inv_sqrt_deg = torch.as_tensor(np.where(deg > 0, 1.0 / np.sqrt(np.maximum(deg, 1e-300)), 0.0),
-                                           dtype=torch.float32, device=dev)
+            inv_sqrt_deg = torch.as_tensor(inverse_sqrt_degrees(src, dst, w, n), dtype=torch.float32, device=dev)
         params = list(encoder.parameters()) + list(decoder.parameters())
         opt = torch.optim.Adam(params, lr=float(self.learning_rate))
         bs = int(self.batch_size)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,27 @@ class _Progress:
             print(f"struc2vec {phase}: {self.times[phase]:.2f}s {detail}", flush=True)
 
 
+_CACHE_FORMAT = 2  # bump when the cached multilayer graph changes meaning
+_MAX_ALL_PAIRS = 20_000_000  # ~6,300 nodes: 0.6 GB of distances at 4 layers, ~2.5 GB of multilayer arcs
+
+
+def _read_cache(path):
+    """``(multilayer graph, n_pairs, memory)`` from a cache file, or None if it cannot be read
+    (truncated, another format): the fit then recomputes it and overwrites the file."""
+    from zipfile import BadZipFile
+
+    from ..graphs.structural import MultilayerGraph
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            ml = MultilayerGraph(z["indptr"], z["indices"], z["prob"], z["alias"], z["p_up"])
+            return ml, int(z["n_pairs"]), json.loads(str(z["memory"]))
+    except (OSError, ValueError, KeyError, EOFError, BadZipFile) as err:
+        warnings.warn(f"struc2vec cache {path} unreadable ({type(err).__name__}: {err}); recomputing it",
+                      RuntimeWarning, stacklevel=3)
+        return None
+
+
 class Struc2Vec(EmbeddingEstimator):
     """Struc2Vec structural node embeddings.
 
@@ -69,7 +91,9 @@ class Struc2Vec(EmbeddingEstimator):
     max_layer : int or None, default 3
         OPT3: layers 0..max_layer (ignored when ``opt3=False``: every ring is used).
     opt1, opt2, opt3 : bool, default True
-        Compressed degree sequences, nearest-degree candidates, layer cap.
+        Compressed degree sequences, nearest-degree candidates, layer cap. Without OPT2 every
+        pair of nodes is compared; graphs with more than 20,000,000 pairs (~6,300 nodes) are
+        refused with an :class:`InputError` rather than run out of memory.
     n_candidates : int or None, default None
         OPT2: nodes of nearest degree compared with each node. ``None``:
         ``max(ceil(2 log2 n), min(ceil(0.15 n), 200000 // n))``: the paper's ``2 log2 n``, raised on
@@ -184,9 +208,11 @@ class Struc2Vec(EmbeddingEstimator):
         for a in (g.indptr, g.indices) + (tuple(out_in) if out_in is not None else ()):
             h.update(np.ascontiguousarray(a).tobytes())
         h.update("\n".join(map(str, g.keys.tolist())).encode())
-        h.update(json.dumps([bool(self.opt1), bool(self.opt2), bool(self.opt3),
+        # OPT2 breaks degree ties at random, so its pairs (and the file) depend on the seed
+        h.update(json.dumps([_CACHE_FORMAT, bool(self.opt1), bool(self.opt2), bool(self.opt3),
                              self.max_layer if self.opt3 else None,
-                             self._n_candidates(g.n_nodes) if self.opt2 else None]).encode())
+                             self._n_candidates(g.n_nodes) if self.opt2 else None,
+                             int(self.seed) if self.opt2 else None]).encode())
         return Path(self.cache_dir) / f"struc2vec-{h.hexdigest()[:16]}.npz"
 
     def fit(self, graph, y=None):
@@ -198,14 +224,17 @@ class Struc2Vec(EmbeddingEstimator):
         g = simple_undirected(arcs)
         if g.n_arcs == 0:
             raise InputError("graph has no edges between distinct nodes")
+        all_pairs = g.n_nodes * (g.n_nodes - 1) // 2
+        if not self.opt2 and all_pairs > _MAX_ALL_PAIRS:
+            layers = (int(self.max_layer) + 1) if self.opt3 else "every"
+            raise InputError(f"opt2=False compares all {all_pairs:,} node pairs of this {g.n_nodes:,}-node graph "
+                             f"({layers} layers of float64 distances each, plus the multilayer graph); "
+                             f"the limit is {_MAX_ALL_PAIRS:,}: keep OPT2 on (n_candidates sets the pairs per node)")
         with numba_threads(self.threads):
-            from ..graphs.structural import MultilayerGraph
-
             cache = self._cache_path(g, out_in) if self.cache_dir is not None else None
-            if cache is not None and cache.exists():
-                with np.load(cache, allow_pickle=False) as z:
-                    ml = MultilayerGraph(z["indptr"], z["indices"], z["prob"], z["alias"], z["p_up"])
-                    n_pairs, mem = int(z["n_pairs"]), json.loads(str(z["memory"]))
+            cached = _read_cache(cache) if cache is not None and cache.exists() else None
+            if cached is not None:
+                ml, n_pairs, mem = cached
                 progress.done("multilayer", f"(from cache {cache})")
             else:
                 ml, n_pairs, mem = self._structure(g, progress, out_in)
