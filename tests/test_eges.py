@@ -282,6 +282,21 @@ def test_cli_help_states_the_estimator_defaults(capsys):
     assert f"(default: {p['cold_start']})" in text
 
 
+def test_tianchi_loader_names_the_file_line_after_duplicates(tmp_path):
+    from recembed.datasets.tianchi import load_tianchi
+
+    (tmp_path / "ecomm_item_feature.txt").write_text("i1\t1\t2\t3\t1.5\n")
+    # line 2 repeats line 1 and is dropped; the bad date is on line 4, the bad type on line 3 of the other
+    (tmp_path / "ecomm_edge_train.txt").write_text("u\ti1\t1\t20190101\nu\ti1\t1\t20190101\n"
+                                                  "u\ti1\t2\t20190102\nu\ti1\t3\t2019xx03\n")
+    with pytest.raises(InputError, match=r"ecomm_edge_train.txt:4: date '2019xx03'"):
+        load_tianchi(tmp_path)
+    (tmp_path / "ecomm_edge_train.txt").write_text("u\ti1\t1\t20190101\nu\ti1\t1\t20190101\n"
+                                                  "u\ti1\t9\t20190102\n")
+    with pytest.raises(InputError, match=r"ecomm_edge_train.txt:3: edge type 9"):
+        load_tianchi(tmp_path)
+
+
 def test_tianchi_loader(shared_data):
     from recembed.datasets.tianchi import load_tianchi
     from recembed.graphs import build_item_graph

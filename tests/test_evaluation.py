@@ -194,7 +194,8 @@ def test_split_keeps_connected_and_holds_out_the_fraction(directed):
     m = g.n_edges - loops
     split = split_edges(g, test_fraction=0.5, seed=3)
     r = split.residual
-    assert len(split.test_pos) == round(0.5 * m)
+    # directed: a reciprocal pair leaves as one unit, so the count can overshoot by one arc
+    assert round(0.5 * m) <= len(split.test_pos) <= round(0.5 * m) + directed
     assert r.n_edges == g.n_edges - len(split.test_pos)
     assert np.array_equal(r.vocab.keys, g.vocab.keys)
     conn = "weak" if directed else "strong"
@@ -217,6 +218,31 @@ def test_split_keeps_connected_and_holds_out_the_fraction(directed):
     assert len(split.train_neg) == len(split.train_pos) == r.n_edges - int(np.count_nonzero(rs == rd))
     assert not set(_keys(split.test_neg, n, directed).tolist()) & set(_keys(split.train_neg, n, directed).tolist())
     assert not set(_keys(split.train_pos, n, directed).tolist()) & set(test_keys.tolist())
+
+
+def test_directed_split_holds_out_both_arcs_of_a_reciprocal_pair():
+    # the edge operators are symmetric: a held-out u -> v whose v -> u stayed in training would be
+    # a test positive the classifier has already seen labelled 1
+    rng = np.random.default_rng(4)
+    n = 200
+    s = np.r_[np.arange(n), rng.integers(0, n, 800)]
+    d = np.r_[(np.arange(n) + 1) % n, rng.integers(0, n, 800)]
+    both = rng.random(len(s)) < 0.5  # half the arcs also go back
+    g = Graph.from_edges(np.r_[s, d[both]].astype(str), np.r_[d, s[both]].astype(str), directed=True)
+    split = split_edges(g, test_fraction=0.5, seed=0)
+    test_rev = set(_keys(split.test_pos[:, ::-1], n, True).tolist())
+    rs, rd, _ = split.residual.edges()
+    assert not test_rev & set(_keys(np.column_stack([rs, rd]), n, True).tolist())
+    assert not test_rev & set(_keys(split.train_pos, n, True).tolist())
+    gs, gd, _ = g.edges()
+    edges = set(_keys(np.column_stack([gs, gd]), n, True).tolist())
+    assert len(test_rev & edges) > 50  # reciprocal pairs did go to the test set, both arcs
+
+
+def test_split_rejects_a_bad_n_train():
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(InputError, match="n_train"):
+            split_edges(_random_graph(), n_train=bad)
 
 
 def test_split_is_seeded():
@@ -407,6 +433,16 @@ def test_plot_map_title_sample_and_groups(tmp_path):
     info = plot_embeddings(emb, tmp_path / "m.png", labels={"n0": "a", "n1": "b"}, method="pca", max_points=50)
     assert info["n_points"] == 50 and info["n_total"] == 90 and info["n_labelled"] <= 2
     assert info["title"] == "v.emb: PCA map, 50 of 90 points (random sample)"
+
+
+def test_plot_refuses_a_non_png_path_before_projecting(tmp_path, monkeypatch):
+    from recembed.evaluation import plot
+
+    emb, _ = _write_emb(tmp_path)
+    monkeypatch.setattr(plot, "project_2d", lambda *a, **k: pytest.fail("projected before checking the path"))
+    with pytest.raises(InputError, match="PNG"):
+        plot.plot_embeddings(emb, tmp_path / "m.jpg", method="tsne")
+    assert not (tmp_path / "m.jpg").exists()
 
 
 def test_plot_loss_from_csv_json_and_model(tmp_path):

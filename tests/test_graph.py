@@ -190,3 +190,29 @@ def test_docstring_examples_run(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_edge_list_fields_are_stripped_and_quotes_are_plain_characters(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_text("a ,b\nb,c \n")
+    assert Graph.from_edgelist(p).vocab.keys.tolist() == ["a", "b", "c"]
+    q = tmp_path / "q.txt"
+    q.write_text('"x y\nb c\nd e\n')  # a stray quote must not swallow the next lines
+    g = Graph.from_edgelist(q)
+    assert g.n_edges == 3 and '"x' in g.vocab.keys.tolist()
+
+
+def test_a_missing_node_id_is_a_clear_error(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_text("a,b\n,c\n")
+    with pytest.raises(InputError, match=r"e.csv:2:"):
+        Graph.from_edgelist(p)
+    with pytest.raises(InputError, match="missing node id"):
+        Graph.from_edges(["a", None], ["b", "c"])
+
+
+def test_subgraph_rejects_repeated_ids():
+    g = Graph.from_edges(["a", "b", "c"], ["b", "c", "a"])
+    assert g.subgraph(["a", "b"]).n_edges == 1
+    with pytest.raises(InputError, match="more than once"):
+        g.subgraph(["a", "a", "b"])

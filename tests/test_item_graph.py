@@ -82,6 +82,10 @@ def test_cli_graph_writes_tab_separated_edges(tmp_path, capsys):
     g = Graph.from_edgelist(out, directed=True)
     assert edges(g) == {("a", "b"): 2.0, ("b", "a"): 1.0, ("b", "c"): 1.0, ("c", "d"): 1.0}
     assert main(["graph", "--log", str(tmp_path / "missing.csv"), "--output", str(out)]) == 2
+    # writing the edge list over the log is refused, and the log survives
+    before = log.read_bytes()
+    assert main(["graph", "--log", str(log), "--output", str(log)]) == 2
+    assert log.read_bytes() == before and "overwrite the input" in capsys.readouterr().err
 
 
 def test_taobao_slice_builds_quickly(shared_data):

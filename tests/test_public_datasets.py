@@ -111,3 +111,7 @@ def test_malformed_file_names_the_line(tmp_path):
     (d / "wiki_labels.txt").write_text("0 a\n1 b\n2 c\n")
     with pytest.raises(InputError, match=r"Wiki_edgelist.txt:2: expected two fields"):
         load_wiki(d)
+    # blank lines before the bad one do not shift its number
+    (d / "Wiki_edgelist.txt").write_text("0 1\n\n\n1 2\n2 0 5\n")
+    with pytest.raises(InputError, match=r"Wiki_edgelist.txt:5: expected two fields"):
+        load_wiki(d)

@@ -611,13 +611,11 @@ def output_format(path, explicit: str | None = None) -> str:
     return fmt
 
 
-def _check_output(args) -> None:
-    """Refuse an output we could not write before spending time on training."""
-    out = Path(args.output)
-    args._format = output_format(out, args.format)
+def check_output_path(out, inputs=()) -> Path:
+    """Refuse an output path that cannot be written, or that is one of ``inputs``, before any work."""
+    out = Path(out)
     if out.is_dir():
         raise InputError("output is a directory, expected a file path", out)
-    inputs = [getattr(args, n, None) for n in ("input", "log")]
     for src in filter(None, inputs):
         if out.exists() and Path(src).exists() and out.resolve() == Path(src).resolve():
             raise InputError("output would overwrite the input", out)
@@ -626,6 +624,13 @@ def _check_output(args) -> None:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise InputError(f"cannot write into {str(parent)!r}", out)
+    return out
+
+
+def _check_output(args) -> None:
+    """Refuse an output we could not write before spending time on training."""
+    args._format = output_format(Path(args.output), args.format)
+    check_output_path(args.output, [getattr(args, n, None) for n in ("input", "log")])
 
 
 def _handle(args) -> int:

@@ -60,7 +60,9 @@ def item_graph_kwargs(args) -> dict:
 
 def _run(args) -> int:
     from ..graphs import build_item_graph
+    from .embed import check_output_path
 
+    check_output_path(args.output, [args.log])
     g, summary = build_item_graph(args.log, **item_graph_kwargs(args))
     g.to_edgelist(args.output, weights=True)
     if not args.quiet:

@@ -80,12 +80,14 @@ def load_tianchi(path=None, drop_duplicates: bool = True) -> Tianchi:
     if drop_duplicates:
         raw = raw.drop_duplicates(keep="first")
     bad = ~raw["type"].isin(list(EVENTS))
+    # raw keeps the reader's row index through drop_duplicates: index + 1 is the file line
     if bad.any():
-        raise InputError(f"edge type {raw['type'][bad].iloc[0]!r} is not 1..4", p_log, int(np.flatnonzero(bad)[0]) + 1)
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(f"edge type {int(raw['type'].iloc[i])} is not 1..4", p_log, int(raw.index[i]) + 1)
     dates = pd.to_datetime(raw["date"], format="%Y%m%d", errors="coerce", utc=True)
     if dates.isna().any():
         i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise InputError(f"date {raw['date'].iloc[i]!r} is not YYYYMMDD", p_log, i + 1)
+        raise InputError(f"date {raw['date'].iloc[i]!r} is not YYYYMMDD", p_log, int(raw.index[i]) + 1)
     ts = ((dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype(np.int64)
     log = pd.DataFrame({"user": raw["user"].to_numpy(), "item": raw["item"].to_numpy(), "timestamp": ts.to_numpy(),
                         "event": raw["type"].map(EVENTS).to_numpy()})

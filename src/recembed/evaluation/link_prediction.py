@@ -225,6 +225,9 @@ def split_edges(graph, test_fraction: float = 0.5, seed: int = 0, keep_connected
     graph = _as_graph(graph)
     if not (isinstance(test_fraction, (int, float, np.floating)) and 0 < float(test_fraction) < 1):
         raise InputError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    if n_train is not None and (isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer))
+                                or n_train < 1):
+        raise InputError(f"n_train must be None or an integer >= 1, got {n_train!r}")
     n = graph.n_nodes
     directed = graph.directed
     s, d, _ = graph.edges()
@@ -250,6 +253,14 @@ def split_edges(graph, test_fraction: float = 0.5, seed: int = 0, keep_connected
         candidates = np.flatnonzero(~in_forest)
     else:
         candidates = np.arange(m)
+    if directed:
+        # u -> v and v -> u go out together: the operators are symmetric, so a held-out arc whose
+        # reverse stayed would be a test positive the classifier was trained on
+        pair = np.minimum(s, d) * np.int64(n) + np.maximum(s, d)
+        kept = np.ones(m, dtype=bool)
+        kept[candidates] = False
+        movable = ~np.isin(pair, pair[kept])
+        candidates = np.flatnonzero(movable)
     n_test = n_requested
     if n_test > len(candidates):
         warnings.warn(f"only {len(candidates):,} edges can be held out without disconnecting the graph "
@@ -257,7 +268,14 @@ def split_edges(graph, test_fraction: float = 0.5, seed: int = 0, keep_connected
         n_test = len(candidates)
     if n_test == 0:
         raise InputError("no edge can be held out (the graph is a forest); use keep_connected=False")
-    test = rng.choice(candidates, n_test, replace=False)
+    if directed:
+        units, arcs_in = np.unique(pair[candidates], return_counts=True)
+        order = rng.permutation(len(units))
+        take = units[order[: int(np.searchsorted(np.cumsum(arcs_in[order]), n_test)) + 1]]
+        test = candidates[np.isin(pair[candidates], take)]
+        n_test = len(test)
+    else:
+        test = rng.choice(candidates, n_test, replace=False)
     keys = graph.vocab.keys
     residual = graph.remove_edges(keys[s[test]], keys[d[test]])
     test_pos = np.column_stack([s[test], d[test]])

@@ -119,6 +119,7 @@ def plot_embeddings(embeddings, path, labels=None, method: str = "tsne", seed: i
     """
     from .node_classification import as_label_pairs
 
+    _check_png_path(path)  # before the projection, which can take minutes
     name = str(embeddings) if isinstance(embeddings, (str, os.PathLike)) else "embeddings"
     emb = embeddings if isinstance(embeddings, Embeddings) else Embeddings.load(embeddings)
     n_total = len(emb)
@@ -171,9 +172,13 @@ def plot_embeddings(embeddings, path, labels=None, method: str = "tsne", seed: i
             "classes": classes, "method": used, "title": title}
 
 
-def _save_png(fig, path) -> None:
+def _check_png_path(path) -> None:
     if Path(path).suffix.lower() != ".png":
         raise InputError("the figure is written as PNG: give a path ending in .png", path)
+
+
+def _save_png(fig, path) -> None:
+    _check_png_path(path)
     with atomic_write(path, "wb") as fh:
         fig.savefig(fh, format="png")
 

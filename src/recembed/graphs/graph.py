@@ -19,6 +19,7 @@ Policies (also in ``docs/graphs.md``):
 """
 from __future__ import annotations
 
+import csv
 import os
 from pathlib import Path
 
@@ -82,6 +83,10 @@ class Graph:
         dst = np.asarray(dst, dtype=object).ravel()
         if len(src) != len(dst):
             raise InputError(f"src and dst differ in length ({len(src)} vs {len(dst)})")
+        missing = pd.isna(src) | pd.isna(dst)
+        if missing.any():
+            i = int(np.flatnonzero(missing)[0])
+            raise InputError(f"edge {i} ({src[i]!r} -> {dst[i]!r}) has a missing node id")
         w = None
         if weight is not None:
             w = np.asarray(weight, dtype=np.float64).ravel()
@@ -145,8 +150,9 @@ class Graph:
         """
         p = check_readable(path)
         sep = _sniff_sep(p)
+        # quotes are ordinary characters in an edge list (a stray '"' must not swallow lines)
         kw = dict(header=None, names=[0, 1, 2, 3], dtype=str, comment="#", skip_blank_lines=True,
-                  keep_default_na=False, na_values=[""], engine="c")
+                  keep_default_na=False, na_values=[""], engine="c", quoting=csv.QUOTE_NONE)
         if sep == ",":
             kw.update(sep=",", skipinitialspace=True)
         else:
@@ -158,9 +164,12 @@ class Graph:
             raise InputError("cannot parse edge list", p) from None
         if len(df) == 0:
             raise InputError("no edges in file", p)
+        if sep == ",":  # "a ,b" and "a,b " name the nodes a and b, as the slow path reads them
+            for c in (0, 1, 2, 3):
+                df[c] = df[c].str.strip().replace("", np.nan)
         src, dst = df[0].to_numpy(dtype=object), df[1].to_numpy(dtype=object)
         has_w = df[2].notna().to_numpy()
-        problem = pd.isna(dst).any() or df[3].notna().any()
+        problem = pd.isna(src).any() or pd.isna(dst).any() or df[3].notna().any()
         if weighted is None:
             weighted = bool(has_w.any())
         w = None
@@ -350,8 +359,11 @@ class Graph:
         return self._select(keep, rows)
 
     def subgraph(self, keys) -> "Graph":
-        """The subgraph induced by ``keys`` (their order kept; unknown ids raise)."""
+        """The subgraph induced by ``keys`` (their order kept; unknown or repeated ids raise)."""
         codes = self._codes(keys)
+        if len(np.unique(codes)) != len(codes):
+            dup = self.vocab.keys[codes[np.flatnonzero(np.bincount(codes) > 1)[0]]] if len(codes) else None
+            raise InputError(f"node {dup!r} is listed more than once")
         new = np.full(self.n_nodes, -1, dtype=np.int64)
         new[codes] = np.arange(len(codes))
         rows = np.repeat(np.arange(self.n_nodes, dtype=np.int64), np.diff(self.indptr))

@@ -82,6 +82,19 @@ def _walk_state(seed_hash, walk_id):
 
 
 # -- alias tables -----------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _row_sums(indptr, weights):
+    """Weighted out-degree of every row, in float64, without an E-sized temporary."""
+    n = len(indptr) - 1
+    out = np.zeros(n, dtype=np.float64)
+    for u in range(n):
+        acc = 0.0
+        for j in range(indptr[u], indptr[u + 1]):
+            acc += weights[j]
+        out[u] = acc
+    return out
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def _node_alias_tables(indptr, weights):
     n = len(indptr) - 1
@@ -333,8 +346,7 @@ class Walker:
         self._aidx = np.zeros(0, dtype=np.int32)
         if g.weighted:
             self._aprob, self._aidx = _node_alias_tables(g.indptr, g.weights)
-        self._wsum = np.bincount(np.repeat(np.arange(g.n_nodes), np.diff(g.indptr)),
-                                 weights=g.weights.astype(np.float64), minlength=g.n_nodes)
+        self._wsum = _row_sums(g.indptr, g.weights)
         self._eptr = np.zeros(1, dtype=np.int64)
         self._eprob = np.ones(0, dtype=np.float32)
         self._ealias = np.zeros(0, dtype=np.int32)
