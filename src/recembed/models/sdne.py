@@ -177,8 +177,9 @@ class SDNE(EmbeddingEstimator):
         First-order term: ``"plain"`` is the paper's ``sum_(i,j) s_ij ||y_i - y_j||²``
         (``2 tr(Yᵀ L Y)``, ``L = D - S``); ``"normalized"`` uses the normalised Laplacian
         ``I - D^-1/2 S D^-1/2``: ``sum s_ij ||y_i/sqrt(d_i) - y_j/sqrt(d_j)||²`` (``d``: weighted
-        degree; on a directed graph the mean of out- and in-degree), so high-degree nodes no longer dominate the term; its scale is ~1/degree of
-        the plain one, hence the larger ``alpha``. Wiki Micro-F1 over seeds 1-3: 0.686
+        degree; on a directed graph the mean of out- and in-degree), so high-degree nodes no
+        longer dominate the term; its scale is ~1/degree of the plain one, hence the larger
+        ``alpha``. Wiki Micro-F1 over seeds 1-3: 0.686
         (normalised, alpha 300) against 0.676 (plain, alpha 30).
     epochs : int, default 5
         Passes over the arcs (``batch="edges"``) or nodes. Edge epochs cost ~20x node epochs on
