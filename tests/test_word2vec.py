@@ -248,9 +248,23 @@ def test_multithreaded_run_trains():
     seqs = cluster_corpus(n_seq=600)
     m = Word2Vec(dim=8, epochs=2, threads=2, seed=5)
     m._job_words = 500  # many jobs, so both threads work
+    m._words_per_thread = 1  # and let them work on a 40-word vocabulary
     m.fit(seqs)
+    assert m.threads_ == 2
     assert np.all(np.isfinite(m.embeddings_.vectors)) and m.words_per_second_ > 0
     assert m.examples_[0] > 0
+
+
+def test_a_tiny_vocabulary_trains_on_one_thread_and_reproducibly():
+    seqs = cluster_corpus(n_seq=600)  # 40 words
+    a = Word2Vec(dim=8, epochs=2, threads=2, seed=5)
+    a._job_words = 500
+    a.fit(seqs)
+    b = Word2Vec(dim=8, epochs=2, threads=1, seed=5)
+    b._job_words = 500
+    b.fit(seqs)
+    assert a.threads_ == 1
+    np.testing.assert_array_equal(a.embeddings_.vectors, b.embeddings_.vectors)
 
 
 def window_pairs(n, w):
