@@ -291,9 +291,9 @@ def test_tianchi_loader_names_the_file_line_after_duplicates(tmp_path):
                                                   "u\ti1\t2\t20190102\nu\ti1\t3\t2019xx03\n")
     with pytest.raises(InputError, match=r"ecomm_edge_train.txt:4: date '2019xx03'"):
         load_tianchi(tmp_path)
-    (tmp_path / "ecomm_edge_train.txt").write_text("u\ti1\t1\t20190101\nu\ti1\t1\t20190101\n"
+    (tmp_path / "ecomm_edge_train.txt").write_text("u\ti1\t1\t20190101\nu\ti1\t1\t20190101\n\n"
                                                   "u\ti1\t9\t20190102\n")
-    with pytest.raises(InputError, match=r"ecomm_edge_train.txt:3: edge type 9"):
+    with pytest.raises(InputError, match=r"ecomm_edge_train.txt:4: edge type 9"):  # after a blank line
         load_tianchi(tmp_path)
 
 

@@ -216,3 +216,14 @@ def test_subgraph_rejects_repeated_ids():
     assert g.subgraph(["a", "b"]).n_edges == 1
     with pytest.raises(InputError, match="more than once"):
         g.subgraph(["a", "a", "b"])
+    with pytest.raises(InputError, match="node 'b' is listed more than once"):
+        g.subgraph(["b", "c", "b"])
+    with pytest.raises(InputError, match="node 'c'"):
+        g.subgraph(["c", "c"])
+
+
+def test_an_id_with_a_quote_round_trips_through_an_edge_list(tmp_path):
+    g = Graph.from_edges(['a"b', "c"], ["c", "'d"])
+    p = tmp_path / "e.tsv"
+    g.to_edgelist(p)
+    assert Graph.from_edgelist(p).vocab.keys.tolist() == ['a"b', "c", "'d"]

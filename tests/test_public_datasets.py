@@ -115,3 +115,10 @@ def test_malformed_file_names_the_line(tmp_path):
     (d / "Wiki_edgelist.txt").write_text("0 1\n\n\n1 2\n2 0 5\n")
     with pytest.raises(InputError, match=r"Wiki_edgelist.txt:5: expected two fields"):
         load_wiki(d)
+    # tab-separated too: pandas skips a line of spaces, the count follows it
+    c = tmp_path / "cora"
+    c.mkdir()
+    (c / "cora.cites").write_text("1\t2\n   \n5\n2\t3\n")
+    (c / "cora.content").write_text("1\t0\ta\n2\t1\tb\n3\t0\ta\n")
+    with pytest.raises(InputError, match=r"cora.cites:3: expected two fields"):
+        load_cora(c)

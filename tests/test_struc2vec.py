@@ -164,7 +164,6 @@ def test_cache_dir_is_written_reused_and_kept(tmp_path):
     assert list((tmp_path / "c").iterdir()) == files
 
 
-
 def test_cache_is_keyed_by_seed_and_a_broken_file_is_recomputed(tmp_path):
     # OPT2 breaks degree ties at random: a fit with another seed must not reuse the file
     G = nx.random_regular_graph(3, 40, seed=0)  # every node ties on degree
@@ -179,6 +178,7 @@ def test_cache_is_keyed_by_seed_and_a_broken_file_is_recomputed(tmp_path):
     with pytest.warns(RuntimeWarning, match="unreadable"):
         again = Struc2Vec(seed=2, cache_dir=tmp_path, **kw).fit(G)
     np.testing.assert_array_equal(fresh.embeddings_.vectors, again.embeddings_.vectors)
+
 
 def test_directed_rings_sort_out_and_in_degrees_over_undirected_hops():
     D = nx.gnm_random_graph(30, 70, seed=5, directed=True)

@@ -94,3 +94,20 @@ def check_positive(name: str, value, integer: bool = False, allow_zero: bool = F
     if value != value or (value < 0 if allow_zero else value <= 0):
         raise InputError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
     return value
+
+
+def line_of_row(path, row: int, skip: int = 0) -> int:
+    """File line number of data row ``row`` (0-based) as pandas' ``read_csv`` counts rows.
+
+    The reader skipped ``skip`` header lines and every blank or whitespace-only line (pandas does
+    so for tab- as for whitespace-separated files). Used to turn a bad row found by a vectorised
+    check into the ``file:line`` of the error.
+    """
+    seen = -1
+    with open(path, "rb") as fh:
+        for lineno, raw in enumerate(fh, 1):
+            if lineno > skip and raw.strip():
+                seen += 1
+                if seen == row:
+                    return lineno
+    return row + 1 + skip

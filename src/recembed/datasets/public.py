@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import InputError, check_readable
+from .._io import InputError, check_readable, line_of_row
 
 _REPO_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
 
@@ -90,21 +90,8 @@ def _read_pairs(path: Path, header: bool = False, sep=r"\s+") -> pd.DataFrame:
     bad = (df[1] == "") | df[1].isna() | (df[2].notna() & (df[2] != ""))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError("expected two fields", path, _line_of_row(path, i, int(header)))
+        raise InputError("expected two fields", path, line_of_row(path, i, int(header)))
     return df[[0, 1]]
-
-
-def _line_of_row(path: Path, row: int, skip: int) -> int:
-    """File line number of data row ``row`` (0-based) when the reader skipped ``skip`` header lines and
-    every blank line."""
-    seen = -1
-    with open(path, "rb") as fh:
-        for lineno, raw in enumerate(fh, 1):
-            if lineno > skip and raw.strip():
-                seen += 1
-                if seen == row:
-                    return lineno
-    return row + 1 + skip
 
 
 def _label_frame(nodes, labels) -> pd.DataFrame:

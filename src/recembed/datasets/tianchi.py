@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import InputError, check_readable
+from .._io import InputError, check_readable, line_of_row
 
 EVENTS = {1: "click", 2: "collect", 3: "cart", 4: "buy"}
 
@@ -80,14 +80,16 @@ def load_tianchi(path=None, drop_duplicates: bool = True) -> Tianchi:
     if drop_duplicates:
         raw = raw.drop_duplicates(keep="first")
     bad = ~raw["type"].isin(list(EVENTS))
-    # raw keeps the reader's row index through drop_duplicates: index + 1 is the file line
+    # raw keeps the reader's row index through drop_duplicates; line_of_row maps it past blank lines
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(f"edge type {int(raw['type'].iloc[i])} is not 1..4", p_log, int(raw.index[i]) + 1)
+        raise InputError(f"edge type {int(raw['type'].iloc[i])} is not 1..4", p_log,
+                         line_of_row(p_log, int(raw.index[i])))
     dates = pd.to_datetime(raw["date"], format="%Y%m%d", errors="coerce", utc=True)
     if dates.isna().any():
         i = int(np.flatnonzero(dates.isna().to_numpy())[0])
-        raise InputError(f"date {raw['date'].iloc[i]!r} is not YYYYMMDD", p_log, int(raw.index[i]) + 1)
+        raise InputError(f"date {raw['date'].iloc[i]!r} is not YYYYMMDD", p_log,
+                         line_of_row(p_log, int(raw.index[i])))
     ts = ((dates - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).astype(np.int64)
     log = pd.DataFrame({"user": raw["user"].to_numpy(), "item": raw["item"].to_numpy(), "timestamp": ts.to_numpy(),
                         "event": raw["type"].map(EVENTS).to_numpy()})

@@ -11,6 +11,9 @@ Protocol (node2vec, Grover & Leskovec 2016, section 4.4), exactly:
       the *weak* components. The residual graph then has the same connected components as the
       input. From the other edges ``round(test_fraction * n_candidates)`` are drawn uniformly
       without replacement as test positives (fewer, with a warning, when the forest leaves fewer);
+      in a directed graph ``u -> v`` and ``v -> u`` leave together (drawn as one unordered pair,
+      so one arc more can go), since the symmetric edge features would otherwise show the
+      classifier a test positive's twin as a train positive;
     * test negatives: as many distinct node pairs ``u != v`` that are not edges of the *input*
       graph (unordered pairs when undirected, ordered when directed), drawn uniformly among nodes
       with at least one edge;

@@ -340,7 +340,9 @@ class Graph:
         if self.weighted if weights is None else weights:
             cols["w"] = w
         with atomic_write(path, "w") as fh:
-            pd.DataFrame(cols).to_csv(fh, sep=sep, header=False, index=False, float_format="%.9g")
+            # the reader takes quotes literally, so the writer must not add any ('a"b' stays 'a"b')
+            pd.DataFrame(cols).to_csv(fh, sep=sep, header=False, index=False, float_format="%.9g",
+                                      quoting=csv.QUOTE_NONE)
 
     # -- editing (link prediction splits) ------------------------------------
     def remove_edges(self, src, dst) -> "Graph":
@@ -362,7 +364,7 @@ class Graph:
         """The subgraph induced by ``keys`` (their order kept; unknown or repeated ids raise)."""
         codes = self._codes(keys)
         if len(np.unique(codes)) != len(codes):
-            dup = self.vocab.keys[codes[np.flatnonzero(np.bincount(codes) > 1)[0]]] if len(codes) else None
+            dup = self.vocab.keys[np.flatnonzero(np.bincount(codes) > 1)[0]]
             raise InputError(f"node {dup!r} is listed more than once")
         new = np.full(self.n_nodes, -1, dtype=np.int64)
         new[codes] = np.arange(len(codes))

@@ -666,8 +666,8 @@ def structural_distances(rings, pairs) -> np.ndarray:
 
     ``rings``: one :class:`RingSequences`, or several over the same rings (a directed graph's
     out- and in-degree sequences), whose distances are averaged.
-    Returns an ``(n_pairs, max_layer + 1)`` float64 array, ``inf`` where a node of the pair
-    has no ring ``k``.
+    Returns an ``(n_pairs, K + 1)`` float64 array, ``K`` the rings' depth cap (``max_layer``,
+    at most ``n - 1``), ``inf`` where a node of the pair has no ring ``k``.
     """
     if not isinstance(rings, RingSequences):
         return sum(structural_distances(r, pairs) for r in rings) / len(rings)
