@@ -271,6 +271,9 @@ def test_max_layer_beyond_any_ring_is_clamped_to_the_graph():
     every = ring_degree_sequences(g.indptr, g.indices, max_layer=None)
     assert huge.seq_ptr.shape == every.seq_ptr.shape == (5, 6)
     np.testing.assert_array_equal(huge.degrees, every.degrees)
+    # on a bigger graph a deep cap is sized to the largest eccentricity (a star: 2 hops)
+    star = simple_undirected(graph_arrays(nx.star_graph(99)))
+    assert ring_degree_sequences(star.indptr, star.indices, max_layer=50).seq_ptr.shape == (100, 4)
 
 
 def test_all_pairs_on_a_large_graph_is_refused_before_any_work():

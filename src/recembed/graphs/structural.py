@@ -435,13 +435,16 @@ class RingSequences:
         return self.seq_ptr.nbytes + self.degrees.nbytes + self.counts.nbytes + self.n_layers.nbytes
 
 
+_DEEP_LAYERS = 16  # a max_layer above this is capped at the graph's largest eccentricity
+
+
 def ring_degree_sequences(indptr, indices, max_layer=None, compress=True, degrees=None) -> RingSequences:
     """Ordered degree sequences of the k-hop rings of every node (k = 0..max_layer).
 
     ``indptr``/``indices`` must be a simple undirected CSR graph (see :func:`simple_undirected`):
     its hops define the rings. The value sorted in each ring is ``degrees[v]`` (default: the
     row length, the node's degree). ``max_layer=None`` keeps every ring (up to the largest
-    eccentricity). With ``compress`` (struc2vec OPT1) each ring becomes sorted ``(degree, count)``
+    eccentricity), and so does a ``max_layer`` beyond it (checked when it is above 16). With ``compress`` (struc2vec OPT1) each ring becomes sorted ``(degree, count)``
     runs. To sort several degree arrays over the same rings, use :func:`ring_degree_sequence_sets`.
     """
     degrees = np.diff(np.asarray(indptr)) if degrees is None else degrees
@@ -465,10 +468,12 @@ def ring_degree_sequence_sets(indptr, indices, degree_sets, max_layer=None, comp
     sets = np.ascontiguousarray(np.stack(raw), dtype=np.int64)
     if sets.ndim != 2 or sets.shape[1] != n:
         raise ValueError(f"each degree array needs {n} entries (one per node), got shape {sets.shape[1:]}")
-    if max_layer is None:
-        cap = int(_eccentricity(indptr, indices, numba.get_num_threads()).max()) if n > 0 else 0
-    else:
-        cap = min(int(max_layer), max(n - 1, 0))  # no ring lies deeper than n - 1 hops
+    cap = None if max_layer is None else min(int(max_layer), max(n - 1, 0))  # no ring is deeper than n - 1
+    if cap is None or cap > _DEEP_LAYERS:
+        # the offset table holds n x (cap + 2) entries per set: a deep cap pays one BFS pass to
+        # size it to the graph's largest eccentricity instead
+        ecc = int(_eccentricity(indptr, indices, numba.get_num_threads()).max()) if n > 0 else 0
+        cap = ecc if cap is None else min(cap, ecc)
     m = len(sets)
     lens, nlev = _ring_lengths(indptr, indices, sets, cap, bool(compress), numba.get_num_threads())
     flat = np.zeros(lens.size + 1, dtype=np.int64)
