@@ -126,8 +126,9 @@ def mirrored_karate(args):
 
     s = share(Struc2Vec(threads=args.threads, seed=args.seed).fit(G).embeddings_)
     d = share(DeepWalk(threads=args.threads, seed=args.seed).fit(G).embeddings_)
+    ratio = f"{s / d:.1f}x" if d > 0 else "DeepWalk found no mirror"
     print(f"mirrored karate, mirror among 5 nearest: struc2vec {s:.3f}, deepwalk {d:.3f} "
-          f"(ratio {s / max(d, 1e-9):.1f}x, need >= 3x)")
+          f"({ratio}; need >= 3x)")
 
 
 def directed_roles(args):
