@@ -122,3 +122,15 @@ def test_malformed_file_names_the_line(tmp_path):
     (c / "cora.content").write_text("1\t0\ta\n2\t1\tb\n3\t0\ta\n")
     with pytest.raises(InputError, match=r"cora.cites:3: expected two fields"):
         load_cora(c)
+
+
+def test_wiki_can_weight_edges_by_how_often_they_are_listed(tmp_path):
+    d = tmp_path / "wiki"
+    d.mkdir()
+    (d / "Wiki_edgelist.txt").write_text("0 1\n1 0\n0 1\n1 2\n")
+    (d / "wiki_labels.txt").write_text("0 a\n1 b\n2 c\n")
+    plain = load_wiki(d, directed=False).graph
+    counted = load_wiki(d, directed=False, count_repeats=True).graph
+    assert not plain.weighted and plain.edge_weight("0", "1") == 1.0
+    assert counted.edge_weight("0", "1") == 3.0 and counted.edge_weight("1", "2") == 1.0
+    assert load_wiki(d, count_repeats=True).graph.edge_weight("0", "1") == 2.0  # directed: 0 -> 1 twice
