@@ -227,3 +227,24 @@ def test_an_id_with_a_quote_round_trips_through_an_edge_list(tmp_path):
     p = tmp_path / "e.tsv"
     g.to_edgelist(p)
     assert Graph.from_edgelist(p).vocab.keys.tolist() == ['a"b', "c", "'d"]
+
+
+def test_count_repeats_weights_edges_by_how_often_they_are_listed(tmp_path):
+    p = write(tmp_path, "a b 5\nb a 1\na b 2\nb c 1\n")
+    g = Graph.from_edgelist(p, weighted="count")  # weights in the file ignored
+    assert g.weighted and g.edge_weight("a", "b") == 3.0 and g.edge_weight("b", "c") == 1.0
+    d = Graph.from_edgelist(p, directed=True, weighted="count")
+    assert d.edge_weight("a", "b") == 2.0 and d.edge_weight("b", "a") == 1.0
+    with pytest.raises(InputError, match="weighted must be"):
+        Graph.from_edgelist(p, weighted="sum")
+
+
+def test_cli_count_repeats(tmp_path):
+    from recembed.cli import main
+    from recembed.embeddings import Embeddings
+
+    p = write(tmp_path, "".join(f"{i} {(i + 1) % 30}\n{(i + 1) % 30} {i}\n" for i in range(30)))
+    out = tmp_path / "o.emb"
+    assert main(["embed", "deepwalk", "--input", str(p), "--output", str(out), "--count-repeats", "--dim", "8",
+                 "--walks-per-node", "2", "--walk-length", "10", "--threads", "1", "-q"]) == 0
+    assert Embeddings.load(out).vectors.shape == (30, 8)

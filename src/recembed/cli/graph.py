@@ -94,6 +94,9 @@ def _add_walk_args(p, node2vec: bool) -> None:
                    help="walk proportionally to edge weights (default: when the edge list has a weight column)")
     g.add_argument("--unweighted", dest="weighted", action="store_const", const=False, default=S,
                    help="ignore edge weights")
+    g.add_argument("--count-repeats", dest="weighted", action="store_const", const="count", default=S,
+                   help="weight each edge by the number of lines listing it (undirected: either way round); "
+                        "weights in the file are ignored")
     g.add_argument("--directed", action="store_const", const=True, default=S,
                    help="read the edge list as directed (a walk stops at a node without out-edges; "
                         "default: undirected). An item graph is always directed")
@@ -158,6 +161,8 @@ def _run_walk_method(cls, args):
     _check_keys_fit(graph.vocab.keys, args)
     params = estimator_params(args, cls)
     params.pop("directed", None)
+    if params.get("weighted") == "count":
+        params["weighted"] = None  # the graph already holds the counts as weights
     model = cls(**params).fit(graph)
     return Result(model.embeddings_, n_tokens=model.n_tokens_, epochs=int(model.epochs), n_sequences=model.n_walks_,
                   train_seconds=model.train_seconds_)

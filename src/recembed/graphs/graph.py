@@ -136,18 +136,26 @@ class Graph:
                    directed, bool(weighted))
 
     @classmethod
-    def from_edgelist(cls, path, directed: bool = False, weighted: bool | None = None, nodes=None) -> "Graph":
+    def from_edgelist(cls, path, directed: bool = False, weighted: bool | str | None = None,
+                      nodes=None) -> "Graph":
         """Read ``src dst [weight]`` lines, separated by whitespace or by commas.
 
         ``#`` starts a comment (to the end of the line); blank lines are skipped; ids are
         kept as given (``"007"`` stays ``"007"``). The separator is taken from the first
         data line (a comma there: comma separated). ``weighted=None`` reads weights when
-        the file has a third column, ``False`` ignores them, ``True`` requires them.
+        the file has a third column, ``False`` ignores them, ``True`` requires them, and
+        ``"count"`` ignores them and weights each edge by the number of lines that list it
+        (undirected: either way round, so a link listed both ways weighs 2).
 
         Raises :class:`InputError` with ``file:line`` for a line without two ids, with
         more than three fields, or with a weight that is not a finite number >= 0, and
         for a file without edges.
         """
+        if weighted not in (None, True, False, "count"):
+            raise InputError(f"weighted must be None, True, False or 'count', got {weighted!r}")
+        count = weighted == "count"
+        if count:
+            weighted = False  # parse as unweighted; the repeats become the weights below
         p = check_readable(path)
         sep = _sniff_sep(p)
         # quotes are ordinary characters in an edge list (a stray '"' must not swallow lines)
@@ -183,6 +191,8 @@ class Graph:
             _raise_first_bad_line(p, sep, weighted)
             raise InputError("malformed edge list", p)
         del df
+        if count:
+            return cls.from_edges(src, dst, None, directed=directed, weighted=True, nodes=nodes)
         return cls.from_edges(src, dst, w, directed=directed, weighted=weighted, nodes=nodes)
 
     @classmethod
