@@ -239,8 +239,8 @@ def powerlaw(args):
 
 
 COMMANDS = {"quality-airports": quality_airports, "quality-wiki": quality_wiki, "blogcatalog": blogcatalog,
-            "mirrored-karate": mirrored_karate, "directed-roles": directed_roles, "speed-line": speed_line, "speed-struc2vec": speed_struc2vec,
-            "speed-wiki": speed_wiki, "powerlaw": powerlaw}
+            "mirrored-karate": mirrored_karate, "directed-roles": directed_roles, "speed-line": speed_line,
+            "speed-struc2vec": speed_struc2vec, "speed-wiki": speed_wiki, "powerlaw": powerlaw}
 
 
 def main(argv=None):

@@ -104,11 +104,17 @@ def test_missing_folder_is_a_clear_error(tmp_path, monkeypatch):
         load_airports("mars", tmp_path)
 
 
-def test_malformed_file_names_the_line(tmp_path):
-    d = tmp_path / "wiki"
+def _folder(tmp_path, name, files):
+    """A dataset folder ``tmp_path/name`` holding ``files`` (file name -> text)."""
+    d = tmp_path / name
     d.mkdir()
-    (d / "Wiki_edgelist.txt").write_text("0 1\n1 2 3\n")
-    (d / "wiki_labels.txt").write_text("0 a\n1 b\n2 c\n")
+    for file, text in files.items():
+        (d / file).write_text(text)
+    return d
+
+
+def test_malformed_file_names_the_line(tmp_path):
+    d = _folder(tmp_path, "wiki", {"Wiki_edgelist.txt": "0 1\n1 2 3\n", "wiki_labels.txt": "0 a\n1 b\n2 c\n"})
     with pytest.raises(InputError, match=r"Wiki_edgelist.txt:2: expected two fields"):
         load_wiki(d)
     # blank lines before the bad one do not shift its number
@@ -116,19 +122,13 @@ def test_malformed_file_names_the_line(tmp_path):
     with pytest.raises(InputError, match=r"Wiki_edgelist.txt:5: expected two fields"):
         load_wiki(d)
     # tab-separated too: pandas skips a line of spaces, the count follows it
-    c = tmp_path / "cora"
-    c.mkdir()
-    (c / "cora.cites").write_text("1\t2\n   \n5\n2\t3\n")
-    (c / "cora.content").write_text("1\t0\ta\n2\t1\tb\n3\t0\ta\n")
+    c = _folder(tmp_path, "cora", {"cora.cites": "1\t2\n   \n5\n2\t3\n", "cora.content": "1\t0\ta\n2\t1\tb\n3\t0\ta\n"})
     with pytest.raises(InputError, match=r"cora.cites:3: expected two fields"):
         load_cora(c)
 
 
 def test_wiki_can_weight_edges_by_how_often_they_are_listed(tmp_path):
-    d = tmp_path / "wiki"
-    d.mkdir()
-    (d / "Wiki_edgelist.txt").write_text("0 1\n1 0\n0 1\n1 2\n")
-    (d / "wiki_labels.txt").write_text("0 a\n1 b\n2 c\n")
+    d = _folder(tmp_path, "wiki", {"Wiki_edgelist.txt": "0 1\n1 0\n0 1\n1 2\n", "wiki_labels.txt": "0 a\n1 b\n2 c\n"})
     plain = load_wiki(d, directed=False).graph
     counted = load_wiki(d, directed=False, count_repeats=True).graph
     assert not plain.weighted and plain.edge_weight("0", "1") == 1.0

@@ -444,8 +444,9 @@ def ring_degree_sequences(indptr, indices, max_layer=None, compress=True, degree
     ``indptr``/``indices`` must be a simple undirected CSR graph (see :func:`simple_undirected`):
     its hops define the rings. The value sorted in each ring is ``degrees[v]`` (default: the
     row length, the node's degree). ``max_layer=None`` keeps every ring (up to the largest
-    eccentricity), and so does a ``max_layer`` beyond it (checked when it is above 16). With ``compress`` (struc2vec OPT1) each ring becomes sorted ``(degree, count)``
-    runs. To sort several degree arrays over the same rings, use :func:`ring_degree_sequence_sets`.
+    eccentricity), and so does a ``max_layer`` beyond it (checked when it is above 16). With
+    ``compress`` (struc2vec OPT1) each ring becomes sorted ``(degree, count)`` runs. To sort
+    several degree arrays over the same rings, use :func:`ring_degree_sequence_sets`.
     """
     degrees = np.diff(np.asarray(indptr)) if degrees is None else degrees
     return ring_degree_sequence_sets(indptr, indices, [degrees], max_layer, compress)[0]

@@ -155,6 +155,7 @@ class Word2Vec(EmbeddingEstimator):
     _shared_negatives = True
     #: tokens per unit of work handed to a thread
     _job_words = 20000
+    #: vocabulary words per training thread at least (see ``threads``)
     _words_per_thread = 256
 
     def __init__(self, dim=100, window=5, sg=True, hs=False, negative=5, ns_exponent=0.75, noise_distribution=None,
