@@ -114,3 +114,28 @@ def test_cli_train_and_evaluate_recall(tmp_path, capsys):
         assert "HR@5" in capsys.readouterr().out
     assert main(["train", "youtubednn", "--log", str(tmp_path / "nope.csv"), "--output-users",
                  str(tmp_path / "a.emb"), "--output-items", str(tmp_path / "b.emb")]) == 2
+
+
+def test_cli_user_vectors_of_a_saved_model(tmp_path, capsys):
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    from recembed.cli import main
+
+    rng = np.random.default_rng(1)
+    rows = [(f"u{u}", f"g{u % 2}-{rng.integers(5)}", t) for u in range(12) for t in range(6)]
+    pd.DataFrame(rows, columns=["user", "item", "timestamp"]).to_csv(tmp_path / "log.csv", index=False)
+    pd.DataFrame({"user": [f"u{u}" for u in range(12)], "age": np.arange(12) + 20}).to_csv(
+        tmp_path / "users.csv", index=False)
+    assert main(["train", "twotower", "--log", str(tmp_path / "log.csv"), "--users", str(tmp_path / "users.csv"),
+                 "--holdout", "none", "--epochs", "1", "--dim", "8", "--output-users", str(tmp_path / "U.npz"),
+                 "--output-items", str(tmp_path / "I.npz"), "--model-out", str(tmp_path / "m.npz"),
+                 "--threads", "1", "--device", "cpu", "--quiet"]) == 0
+    assert main(["user-vectors", "--model", str(tmp_path / "m.npz"), "--log", str(tmp_path / "log.csv"),
+                 "--users", str(tmp_path / "users.csv"), "--output", str(tmp_path / "U2.npz")]) == 0
+    want, got = Embeddings.load(tmp_path / "U.npz"), Embeddings.load(tmp_path / "U2.npz")
+    np.testing.assert_allclose(got.vectors[[got.index_of(k) for k in want.keys]], want.vectors, rtol=1e-5, atol=1e-6)
+    capsys.readouterr()
+    # the model was trained with user features: without their table it is a one-line error, nothing written
+    assert main(["user-vectors", "--model", str(tmp_path / "m.npz"), "--log", str(tmp_path / "log.csv"),
+                 "--output", str(tmp_path / "U3.npz")]) == 2
+    assert "users=" in capsys.readouterr().err and not (tmp_path / "U3.npz").exists()

@@ -69,6 +69,56 @@ def test_features_and_user_vectors(cls, tmp_path):
     assert set(back._module_state) == set(m._module.state_dict())
 
 
+@pytest.mark.parametrize("cls", [YouTubeDNN, TwoTower])
+@pytest.mark.parametrize("loaded", [False, True])
+def test_transform_gives_training_users_their_serving_vectors(cls, loaded, tmp_path):
+    # the training log through transform must give exactly user_vectors: same histories,
+    # features, age 0; after load the network comes back from the stored weights
+    log = tiny_log()
+    users, items = tiny_tables(log)
+    m = cls(seed=3, dropout=0.2, **SMALL).fit(log, users=users, items=items, holdout="last")
+    if loaded:
+        m.save(tmp_path / "m.npz")
+        m = cls.load(tmp_path / "m.npz")
+    seen = log.drop(log.groupby("user").tail(1).index)        # what training and user_vectors saw
+    got = m.transform(seen.sample(frac=1.0, random_state=0), users=users)   # row order must not matter
+    want = m.user_vectors(got.keys.tolist())
+    np.testing.assert_allclose(got.vectors, want.vectors, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [YouTubeDNN, TwoTower])
+def test_transform_embeds_new_users_from_known_items(cls, tmp_path):
+    log = tiny_log()
+    m = cls(seed=1, **SMALL).fit(log, holdout=None)
+    m.save(tmp_path / "m.npz")
+    back = cls.load(tmp_path / "m.npz")
+    # a new user whose history copies u0's last 8 events gets u0's vector; unknown items are skipped
+    u0 = log[log.user == "u0"]
+    new = pd.concat([u0.assign(user="new"),
+                     pd.DataFrame({"user": ["new"], "item": ["never-seen"], "timestamp": [10 ** 6]}),
+                     pd.DataFrame({"user": ["cold"], "item": ["never-seen"], "timestamp": [0]})])
+    out = back.transform(new)
+    assert sorted(out.keys.tolist()) == ["cold", "new"]
+    np.testing.assert_allclose(out["new"], m.user_vectors(["u0"]).vectors[0], rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(out["cold"])) and not np.allclose(out["cold"], out["new"])
+
+
+def test_transform_input_errors():
+    log = tiny_log()
+    users, _ = tiny_tables(log)
+    with_features = YouTubeDNN(seed=1, **SMALL).fit(log, users=users)
+    with pytest.raises(InputError, match="users="):
+        with_features.transform(log)
+    with pytest.raises(InputError, match="age"):
+        with_features.transform(log, users=users.drop(columns="age"))
+    with pytest.raises(InputError, match="without user features"):
+        YouTubeDNN(seed=1, **SMALL).fit(log).transform(log, users=users)
+    with_ids = YouTubeDNN(seed=1, user_id=True, **SMALL).fit(log)
+    assert len(with_ids.transform(log)) == log.user.nunique()
+    with pytest.raises(InputError, match="not in training"):
+        with_ids.transform(pd.DataFrame({"user": ["zz"], "item": ["g0-1"], "timestamp": [0]}))
+
+
 def test_learns_taste_groups():
     """Users of group 0 must score group-0 items above group-1 items."""
     log = tiny_log(n_users=40, length=10)

@@ -7,10 +7,13 @@ model's score::
     recembed train youtubednn --log log.csv --users users.csv --items items.csv --holdout last \\
         --output-users U.emb --output-items I.emb --threads 2 --seed 1
     recembed evaluate recall --log log.csv --users-emb U.emb --items-emb I.emb
+    recembed user-vectors --model M.npz --log new.csv --users users.csv --output U2.emb
 
 With ``--holdout last`` each user's last event (timestamp, then file order) is left out
 of training and each user vector is built from the history before it, which is exactly
 what ``evaluate recall`` holds out. Options not given keep the model's defaults.
+``user-vectors`` runs a model saved with ``--model-out`` on the histories of another log
+(new users, or newer events of known ones), without training.
 """
 from __future__ import annotations
 
@@ -111,6 +114,15 @@ def register(subparsers) -> None:
         m.add_argument("--seed", type=int, default=_S, help="random seed (default: 1)")
         m.add_argument("--quiet", action="store_true", help="no per-epoch progress")
         m.set_defaults(handler=_run_train)
+    u = subparsers.add_parser("user-vectors", help="user vectors of a saved recall model for the histories in a log",
+                              description="Run a recall model saved by 'recembed train ... --model-out' on "
+                                          "each user's history in LOG (no training) and write their vectors, "
+                                          "in the space of the model's item vectors.")
+    u.add_argument("--model", required=True, help="model file (.npz) from 'recembed train ... --model-out'")
+    u.add_argument("--log", required=True, help="CSV user,item,timestamp (or TSV/Parquet)")
+    u.add_argument("--users", help="the users' feature table (needed when the model was trained with one)")
+    u.add_argument("--output", required=True, help="user vectors (.emb/.txt, .bin or .npz)")
+    u.set_defaults(handler=_run_user_vectors)
     try:
         from .evaluate import add_evaluate_subcommand
     except ImportError:  # the evaluate module is optional while the CLI is being assembled
@@ -142,6 +154,21 @@ def _run_train(args) -> int:
     print(f"{cls.__name__}: {len(model.user_vectors())} users, {len(model.item_vectors())} items, "
           f"dim {model.item_vectors().dim}, {len(model.history_)} epochs in {time.perf_counter() - t0:.1f} s "
           f"-> {args.output_users}, {args.output_items}", file=sys.stderr)
+    return 0
+
+
+def _run_user_vectors(args) -> int:
+    from ..models.base import EmbeddingEstimator
+    from ..models.youtube_dnn import RecallModel
+
+    if Path(args.output).is_dir():
+        raise InputError("output is a directory", args.output)
+    model = EmbeddingEstimator.load(args.model)
+    if not isinstance(model, RecallModel):
+        raise InputError(f"holds a {type(model).__name__}, not a recall model (YouTubeDNN, TwoTower)", args.model)
+    vectors = model.transform(args.log, users=args.users)
+    vectors.save(args.output)
+    print(f"{type(model).__name__}: {len(vectors)} users, dim {vectors.dim} -> {args.output}", file=sys.stderr)
     return 0
 
 

@@ -214,17 +214,24 @@ class FeatureEncoder:
         return enc
 
 
-def entity_features(table, key: str, vocab: Vocab, specs=None) -> tuple[FeatureEncoder, dict]:
+def entity_features(table, key: str, vocab: Vocab, specs=None,
+                    encoder: FeatureEncoder | None = None) -> tuple[FeatureEncoder, dict]:
     """Encode a feature table for the entities of ``vocab`` (arrays aligned with its codes).
 
     ``table`` is a CSV path or DataFrame with a ``key`` column; ``specs`` a list of
     :class:`FeatureSpec` (default: :func:`infer_specs`). An entity absent from the table
-    gets the missing value of every feature.
+    gets the missing value of every feature. ``encoder``: a fitted encoder to use as it is
+    (serving new entities with a trained model's vocabularies and scales).
     """
     df = read_table(table, key)
-    if specs is None:
-        specs = infer_specs(df, key)
-    enc = FeatureEncoder(specs).fit(df)
+    if encoder is not None:
+        missing = [s.name for s in encoder.specs if s.name not in df.columns]
+        if missing:
+            raise InputError(f"{key} feature table lacks the model's columns {missing}; "
+                             f"columns are {list(df.columns)}")
+        enc = encoder
+    else:
+        enc = FeatureEncoder(infer_specs(df, key) if specs is None else specs).fit(df)
     pos = pd.Series(np.arange(len(df)), index=df[key].to_numpy())
     rows = pos.reindex(vocab.keys.tolist()).to_numpy()
     present = ~np.isnan(rows)

@@ -213,5 +213,7 @@ class TwoTower(RecallModel):
         for s in range(0, len(self._all_items), 4096):
             items.append(module.item(self._all_items[s:s + 4096]).cpu())
         self.embeddings_ = Embeddings(self.item_vocab_.keys, _torch().cat(items).numpy())
-        # dividing by the temperature makes the inner product the model's logit (ranking unchanged)
-        self.user_embeddings_ = Embeddings(self.user_vocab_.keys, self._serve_users(module) / self.temperature)
+        self.user_embeddings_ = Embeddings(self.user_vocab_.keys, self._serve_users(module))
+
+    def _user_space(self, U):
+        return U / self.temperature

@@ -14,6 +14,7 @@ strictly before it; example age is the event's distance to the log end (0 at ser
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import numpy as np
@@ -69,20 +70,36 @@ class RecallModel(EmbeddingEstimator):
                                 for k, v in arr.items()}
         self.item_counts_ = np.bincount(seq.items, minlength=len(ev.item_vocab)).astype(np.int64)
 
-    def _user_batch(self, positions=None, users=None, serving=False):
-        """Tensors of the user side for sorted-event ``positions`` (training) or ``users`` (serving)."""
+    def _user_batch(self, positions):
+        """Tensors of the user side for sorted training-event ``positions``."""
         torch = _torch()
         seq, dev = self._seq, self._device
-        if serving:
-            hist = seq.history_of_users(users, self.history)
-            u = np.asarray(users, dtype=np.int64)
-            age = example_age(np.full(len(u), self.t_end_), self.t_min_, self.t_end_)
-        else:
-            hist = seq.history(positions, self.history)
-            u = seq.user_of[positions]
-            age = example_age(seq.times[positions], self.t_min_, self.t_end_)
-        return {"hist": torch.as_tensor(hist, device=dev), "user": torch.as_tensor(u, device=dev),
-                "age": torch.as_tensor(age, device=dev)}
+        return {"hist": torch.as_tensor(seq.history(positions, self.history), device=dev),
+                "user": torch.as_tensor(seq.user_of[positions], device=dev),
+                "age": torch.as_tensor(example_age(seq.times[positions], self.t_min_, self.t_end_), device=dev)}
+
+    def _serving_vectors(self, module, seq, feats, user_ids):
+        """The user tower on every user of ``seq`` (full history, example age 0), in blocks.
+
+        ``feats``: user feature tensors, rows aligned with ``seq``'s users; ``user_ids``: each
+        user's row in the id table (``user_id=True`` models only).
+        """
+        torch = _torch()
+        dev = self._device
+        n = len(seq.start)
+        out = []
+        for s in range(0, n, 2048):
+            rows = np.arange(s, min(n, s + 2048))
+            b = {"hist": torch.as_tensor(seq.history_of_users(rows, self.history), device=dev),
+                 "user": torch.as_tensor(rows, device=dev),
+                 "age": torch.as_tensor(example_age(np.full(len(rows), self.t_end_), self.t_min_, self.t_end_),
+                                        device=dev),
+                 "feats": feats}
+            if user_ids is not None:
+                b["uid"] = torch.as_tensor(user_ids[rows], device=dev)
+            out.append(module.user(b).cpu())
+        U = torch.cat(out).numpy().astype(np.float32) if out else np.zeros((0, self.dim), np.float32)
+        return self._user_space(U)
 
     # -- fit -------------------------------------------------------------------------------------
     def fit(self, log, users=None, items=None, holdout="last"):
@@ -192,13 +209,85 @@ class RecallModel(EmbeddingEstimator):
         return self.embeddings_
 
     def _serve_users(self, module):
+        """Vectors of the training log's users (``user_embeddings_``)."""
+        ids = np.arange(len(self.user_vocab_)) if self.user_id else None
+        return self._serving_vectors(module, self._seq, self._user_feats, ids)
+
+    def transform(self, log, users=None) -> Embeddings:
+        """User vectors from the histories in ``log``, in the space of :meth:`item_vectors`.
+
+        For users the model never saw, or known users with newer events; it works on a model
+        read by :meth:`load` (the network is rebuilt from the stored weights). Each user of
+        ``log`` gets what :meth:`user_vectors` gives a training user: the tower over the last
+        ``history`` events (items the model does not know are skipped; with none left, the
+        history part is zero), example age 0.
+
+        Parameters
+        ----------
+        log : path, DataFrame or Events
+            ``user, item, timestamp`` events.
+        users : path or DataFrame, optional
+            The users' feature table; needed when the model was fitted with one (encoded with
+            the fitted vocabularies and scales; a user absent from it has every value missing).
+
+        Returns
+        -------
+        Embeddings keyed by the users of ``log``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> log = pd.DataFrame({"user": [u for u in "abcd" for _ in range(6)],
+        ...                     "item": list("xyzxyz" "xyzxyz" "pqrpqr" "pqrpqr"),
+        ...                     "timestamp": list(range(24))})
+        >>> m = YouTubeDNN(dim=8, hidden=(16,), epochs=2, full_softmax=True, seed=1).fit(log, holdout=None)
+        >>> new = pd.DataFrame({"user": ["e", "e"], "item": ["p", "q"], "timestamp": [0, 1]})
+        >>> m.transform(new).keys.tolist()
+        ['e']
+        """
+        self._check_fitted()
         torch = _torch()
-        n = len(self.user_vocab_)
-        out = []
-        for s in range(0, n, 2048):
-            b = self._user_batch(users=np.arange(s, min(n, s + 2048)), serving=True)
-            out.append(module.user(b).cpu())
-        return torch.cat(out).numpy().astype(np.float32)
+        ev = _as_events(log)
+        codes = self.item_vocab_.encode(ev.item_vocab.keys.tolist())[ev.items]
+        known = codes >= 0
+        seq = UserSequences.from_events(
+            dataclasses.replace(ev, items=np.where(known, codes, 0).astype(np.int32), item_vocab=self.item_vocab_),
+            known)
+        module = self._network()
+        feats = {}
+        if self._user_enc is not None:
+            if users is None:
+                raise InputError("this model was fitted with user features: pass the users' feature table (users=, or --users)")
+            _, arr = entity_features(users, "user", ev.user_vocab, encoder=self._user_enc)
+            feats = {k: torch.as_tensor(v, device=self._device) for k, v in arr.items()}
+        elif users is not None:
+            raise InputError("this model was fitted without user features; drop users= (--users)")
+        user_ids = None
+        if self.user_id:
+            user_ids = self.user_vocab_.encode(ev.user_vocab.keys.tolist())
+            if (user_ids < 0).any():
+                unseen = ev.user_vocab.keys[user_ids < 0]
+                raise InputError(f"user_id=True: {len(unseen)} users of the log were not in training "
+                                 f"(first: {unseen[0]!r}); such a model embeds known users only")
+        with torch.no_grad():
+            U = self._serving_vectors(module, seq, feats, user_ids)
+        return Embeddings(ev.user_vocab.keys, U)
+
+    def _network(self):
+        """The trained network: the one ``fit`` built, or one rebuilt from a loaded file's weights."""
+        module = getattr(self, "_module", None)
+        if module is None:
+            weights = getattr(self, "_module_state", None)
+            if not weights:
+                raise InputError(f"this {type(self).__name__} holds no network weights")
+            torch = _torch()
+            self._device = resolve_device(self.device)
+            self._item_feats = {}
+            module = self._build_module()
+            module.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
+            self._module = module.to(self._device)
+        self._module.eval()
+        return self._module
 
     # -- persistence -----------------------------------------------------------------------------
     def _state(self) -> dict:
@@ -260,12 +349,12 @@ class RecallModel(EmbeddingEstimator):
     def _user_input(self, net, b):
         """The user tower's input: mean of history item vectors, user features, example age, user id."""
         parts = [mean_pool(net.item_in, b["hist"])]
-        if self._user_feats:
-            parts.append(net.user_feat(self._user_feats, b["user"]))
+        if self._user_enc is not None:
+            parts.append(net.user_feat(b["feats"] if "feats" in b else self._user_feats, b["user"]))
         if self.example_age:
             parts.append(b["age"])
         if self.user_id:
-            parts.append(net.user_emb(b["user"]))
+            parts.append(net.user_emb(b.get("uid", b["user"])))
         return _torch().cat(parts, dim=1)
 
 
@@ -416,8 +505,11 @@ class YouTubeDNN(RecallModel):
         w, bias = module.item(self._all_items)
         items = torch.cat([w, bias.unsqueeze(1)], dim=1).cpu().numpy()
         self.embeddings_ = Embeddings(self.item_vocab_.keys, items)
-        U = self._serve_users(module)
-        self.user_embeddings_ = Embeddings(self.user_vocab_.keys, np.hstack([U, np.ones((len(U), 1), np.float32)]))
+        self.user_embeddings_ = Embeddings(self.user_vocab_.keys, self._serve_users(module))
+
+    def _user_space(self, U):
+        # [u, 1] against the items' [w, b]: the inner product is the softmax logit
+        return np.hstack([U, np.ones((len(U), 1), np.float32)])
 
 
 def sampled_softmax_loss(u, item_fn, label, neg, q):
