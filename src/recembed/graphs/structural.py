@@ -344,13 +344,29 @@ def _ring_sorted_degrees(degree, queue, a, b, buf):
     return s
 
 
+@njit(cache=True, nogil=True)
+def _ring_runs(s, compress, write, deg_out, cnt_out, o):
+    # the sorted ring s as (degree, count) runs (compress) or one entry per node; returns how
+    # many, and writes them from o only when asked: one pass sizes the output, the next fills it
+    j = 0
+    for i in range(len(s)):
+        if compress and i > 0 and s[i] == s[i - 1]:
+            if write:
+                cnt_out[o + j - 1] += 1
+        else:
+            if write:
+                deg_out[o + j] = s[i]
+                cnt_out[o + j] = 1
+            j += 1
+    return j
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def _ring_lengths(indptr, indices, degree_sets, cap, compress, nt):
+def _ring_pass(indptr, indices, degree_sets, cap, compress, write, lens, nlev, seq_ptr, deg_out, cnt_out, nt):
     # One BFS per root serves every row of degree_sets (directed graphs: out- and in-degrees).
+    # write=False fills lens (entries per ring) and nlev; write=True the runs at seq_ptr.
     n = len(indptr) - 1
     m = degree_sets.shape[0]
-    lens = np.zeros((m, n, cap + 1), dtype=np.int64)
-    nlev = np.zeros(n, dtype=np.int32)
     chunk = (n + nt - 1) // nt
     for t in prange(nt):
         dist = np.full(n, -1, dtype=np.int64)
@@ -363,49 +379,12 @@ def _ring_lengths(indptr, indices, degree_sets, cap, compress, nt):
             for k in range(nl):
                 stop = level_end[k]
                 for d in range(m):
-                    if compress:
+                    if compress or write:
                         s = _ring_sorted_degrees(degree_sets[d], queue, start, stop, buf)
-                        distinct = 1
-                        for i in range(1, len(s)):
-                            if s[i] != s[i - 1]:
-                                distinct += 1
-                        lens[d, r, k] = distinct
+                        o = seq_ptr[d, r, k] if write else 0
+                        lens[d, r, k] = _ring_runs(s, compress, write, deg_out, cnt_out, o)
                     else:
                         lens[d, r, k] = stop - start
-                start = stop
-    return lens, nlev
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def _ring_fill(indptr, indices, degree_sets, cap, compress, seq_ptr, deg_out, cnt_out, nt):
-    n = len(indptr) - 1
-    m = degree_sets.shape[0]
-    chunk = (n + nt - 1) // nt
-    for t in prange(nt):
-        dist = np.full(n, -1, dtype=np.int64)
-        queue = np.empty(n, dtype=np.int32)
-        buf = np.empty(n, dtype=np.int64)
-        for r in range(t * chunk, min(n, (t + 1) * chunk)):
-            nl, level_end, _ = _bfs_rings(indptr, indices, r, cap, dist, queue)
-            start = 0
-            for k in range(nl):
-                stop = level_end[k]
-                for d in range(m):
-                    s = _ring_sorted_degrees(degree_sets[d], queue, start, stop, buf)
-                    o = seq_ptr[d, r, k]
-                    if compress:
-                        j = -1
-                        for i in range(len(s)):
-                            if i == 0 or s[i] != s[i - 1]:
-                                j += 1
-                                deg_out[o + j] = s[i]
-                                cnt_out[o + j] = 1
-                            else:
-                                cnt_out[o + j] += 1
-                    else:
-                        for i in range(len(s)):
-                            deg_out[o + i] = s[i]
-                            cnt_out[o + i] = 1
                 start = stop
 
 
@@ -476,7 +455,11 @@ def ring_degree_sequence_sets(indptr, indices, degree_sets, max_layer=None, comp
         ecc = int(_eccentricity(indptr, indices, numba.get_num_threads()).max()) if n > 0 else 0
         cap = ecc if cap is None else min(cap, ecc)
     m = len(sets)
-    lens, nlev = _ring_lengths(indptr, indices, sets, cap, bool(compress), numba.get_num_threads())
+    nt = numba.get_num_threads()
+    lens = np.zeros((m, n, cap + 1), dtype=np.int64)
+    nlev = np.zeros(n, dtype=np.int32)
+    _ring_pass(indptr, indices, sets, cap, bool(compress), False, lens, nlev,
+               np.zeros((1, 1, 1), dtype=np.int64), np.empty(0), np.empty(0), nt)
     flat = np.zeros(lens.size + 1, dtype=np.int64)
     np.cumsum(lens.ravel(), out=flat[1:])
     seq_ptr = np.empty((m, n, cap + 2), dtype=np.int64)
@@ -484,7 +467,7 @@ def ring_degree_sequence_sets(indptr, indices, degree_sets, max_layer=None, comp
     seq_ptr[:, :, cap + 1] = flat[1:].reshape(m, n, cap + 1)[:, :, cap]
     deg = np.empty(int(flat[-1]), dtype=np.float64)
     cnt = np.empty(int(flat[-1]), dtype=np.float64)
-    _ring_fill(indptr, indices, sets, cap, bool(compress), seq_ptr, deg, cnt, numba.get_num_threads())
+    _ring_pass(indptr, indices, sets, cap, bool(compress), True, lens, nlev, seq_ptr, deg, cnt, nt)
     out = []
     for d in range(m):
         # each set's runs are one contiguous block of the flat arrays (set-major order)
