@@ -139,3 +139,19 @@ def test_cli_user_vectors_of_a_saved_model(tmp_path, capsys):
     assert main(["user-vectors", "--model", str(tmp_path / "m.npz"), "--log", str(tmp_path / "log.csv"),
                  "--output", str(tmp_path / "U3.npz")]) == 2
     assert "users=" in capsys.readouterr().err and not (tmp_path / "U3.npz").exists()
+    # refused before any work: the model itself, a format no one can read back
+    for out in (tmp_path / "m.npz", tmp_path / "U.csv"):
+        before = (tmp_path / "m.npz").read_bytes()
+        assert main(["user-vectors", "--model", str(tmp_path / "m.npz"), "--log", str(tmp_path / "log.csv"),
+                     "--users", str(tmp_path / "users.csv"), "--output", str(out)]) == 2
+        assert (tmp_path / "m.npz").read_bytes() == before and not (tmp_path / "U.csv").exists()
+    # a fresh process has imported no model module: the file's class must still be found
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "recembed", "user-vectors", "--model", str(tmp_path / "m.npz"),
+                          "--log", str(tmp_path / "log.csv"), "--users", str(tmp_path / "users.csv"),
+                          "--output", str(tmp_path / "U4.npz"), "--device", "cpu", "--threads", "1"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert np.allclose(Embeddings.load(tmp_path / "U4.npz").vectors, got.vectors, atol=1e-6)

@@ -103,6 +103,39 @@ def test_transform_embeds_new_users_from_known_items(cls, tmp_path):
     assert np.all(np.isfinite(out["cold"])) and not np.allclose(out["cold"], out["new"])
 
 
+def test_transform_aligns_user_ids_and_survives_a_second_save(tmp_path):
+    log = tiny_log()
+    m = YouTubeDNN(seed=1, user_id=True, **SMALL).fit(log, holdout=None)
+    m.save(tmp_path / "a.npz")
+    YouTubeDNN.load(tmp_path / "a.npz").save(tmp_path / "b.npz")     # loaded, never rebuilt, saved again
+    back = YouTubeDNN.load(tmp_path / "b.npz")
+    got = back.transform(log.sample(frac=1.0, random_state=1).iloc[::-1])   # users met in another order
+    np.testing.assert_allclose(got.vectors, m.user_vectors(got.keys.tolist()).vectors, rtol=1e-5, atol=1e-6)
+
+
+def test_transform_skips_items_seen_only_in_held_out_events():
+    log = tiny_log()
+    last = log.groupby("user").tail(1).index
+    log.loc[last, "item"] = [f"secret-{u}" for u in log.loc[last, "user"]]
+    m = YouTubeDNN(seed=1, **SMALL).fit(log, holdout="last")
+    assert "secret-u0" in m.item_vocab_      # in the vocabulary, but its row was never trained
+    probe = pd.DataFrame({"user": ["a", "b", "b"], "item": ["unknown", "g0-1", "secret-u0"], "timestamp": [0, 0, 1]})
+    alone = pd.DataFrame({"user": ["a", "b"], "item": ["unknown", "g0-1"], "timestamp": [0, 0]})
+    with_secret, without = m.transform(probe), m.transform(alone)
+    for user in ("a", "b"):
+        np.testing.assert_array_equal(with_secret[user], without[user])
+
+
+def test_transform_refuses_a_cuda_model_without_cuda(tmp_path, monkeypatch):
+    m = TwoTower(seed=1, **SMALL).fit(tiny_log())
+    m.save(tmp_path / "m.npz")
+    back = TwoTower.load(tmp_path / "m.npz")
+    back.device = "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(InputError, match="device='cpu'"):
+        back.transform(tiny_log())
+
+
 def test_transform_input_errors():
     log = tiny_log()
     users, _ = tiny_tables(log)

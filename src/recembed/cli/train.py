@@ -22,7 +22,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 from .._io import InputError, atomic_write
 
@@ -122,6 +121,8 @@ def register(subparsers) -> None:
     u.add_argument("--log", required=True, help="CSV user,item,timestamp (or TSV/Parquet)")
     u.add_argument("--users", help="the users' feature table (needed when the model was trained with one)")
     u.add_argument("--output", required=True, help="user vectors (.emb/.txt, .bin or .npz)")
+    u.add_argument("--device", default="auto", help="auto (CUDA if present; the default), cpu, cuda")
+    u.add_argument("--threads", type=_positive(int), help="torch CPU threads")
     u.set_defaults(handler=_run_user_vectors)
     try:
         from .evaluate import add_evaluate_subcommand
@@ -137,9 +138,13 @@ def register(subparsers) -> None:
 def _run_train(args) -> int:
     import inspect
 
+    from .embed import check_output_path, output_format
+
+    inputs = [args.log, args.users, args.items]
     for out in (args.output_users, args.output_items, args.model_out):
-        if out and Path(out).is_dir():
-            raise InputError("output is a directory", out)
+        if out:
+            check_output_path(out, inputs)
+    output_format(args.output_users), output_format(args.output_items)
     cls = _model_class(args.model)
     names = set(inspect.signature(cls.__init__).parameters) - {"self"}
     params = {k: v for k, v in vars(args).items() if k in names}
@@ -161,11 +166,18 @@ def _run_user_vectors(args) -> int:
     from ..models.base import EmbeddingEstimator
     from ..models.youtube_dnn import RecallModel
 
-    if Path(args.output).is_dir():
-        raise InputError("output is a directory", args.output)
+    from .embed import check_output_path, output_format
+
+    check_output_path(args.output, [args.model, args.log, args.users])
+    output_format(args.output)
     model = EmbeddingEstimator.load(args.model)
     if not isinstance(model, RecallModel):
         raise InputError(f"holds a {type(model).__name__}, not a recall model (YouTubeDNN, TwoTower)", args.model)
+    model.device = args.device
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
     vectors = model.transform(args.log, users=args.users)
     vectors.save(args.output)
     print(f"{type(model).__name__}: {len(vectors)} users, dim {vectors.dim} -> {args.output}", file=sys.stderr)

@@ -123,12 +123,24 @@ def _json_default(o):
 
 
 def _find_class(name: str):
+    import importlib
+
     def walk(c):
         for s in c.__subclasses__():
             yield s
             yield from walk(s)
 
-    for c in walk(EmbeddingEstimator):
-        if c.__name__ == name:
-            return c
-    raise InputError(f"unknown model class {name!r}")
+    def known():
+        return next((c for c in walk(EmbeddingEstimator) if c.__name__ == name), None)
+
+    if known() is None:
+        # a class is found only once its module is imported; the models package knows where each lives
+        models = importlib.import_module("recembed.models")
+        if name in models._WHERE:
+            getattr(models, name)
+        else:
+            importlib.import_module("recembed.word2vec")
+    found = known()
+    if found is None:
+        raise InputError(f"unknown model class {name!r}")
+    return found

@@ -350,7 +350,6 @@ def make_feature_embedder(layout, dim: int):
 
 def mean_pool(table, codes):
     """Mean of ``table(codes)`` over the non-zero codes of each row (a row of zeros -> zero vector)."""
-    torch = _torch()
     mask = (codes > 0).unsqueeze(-1).to(table.weight.dtype)
     summed = (table(codes) * mask).sum(dim=1)
     return summed / mask.sum(dim=1).clamp(min=1.0)

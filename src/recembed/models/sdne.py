@@ -32,7 +32,6 @@ Examples
 """
 from __future__ import annotations
 
-import contextlib
 import time
 
 import numpy as np

@@ -216,11 +216,12 @@ class RecallModel(EmbeddingEstimator):
     def transform(self, log, users=None) -> Embeddings:
         """User vectors from the histories in ``log``, in the space of :meth:`item_vectors`.
 
-        For users the model never saw, or known users with newer events; it works on a model
-        read by :meth:`load` (the network is rebuilt from the stored weights). Each user of
-        ``log`` gets what :meth:`user_vectors` gives a training user: the tower over the last
-        ``history`` events (items the model does not know are skipped; with none left, the
-        history part is zero), example age 0.
+        For users the model never saw, or known users after more events (the model keeps no
+        histories: ``log`` must hold each user's recent events). It works on a model read by
+        :meth:`load` (the network is rebuilt from the stored weights, on ``device``). Each user
+        of ``log`` gets what :meth:`user_vectors` gives a training user: the tower over the last
+        ``history`` events (items the model does not know, or saw only in held-out events, are
+        skipped; with none left, the history part is zero), example age 0.
 
         Parameters
         ----------
@@ -249,7 +250,9 @@ class RecallModel(EmbeddingEstimator):
         torch = _torch()
         ev = _as_events(log)
         codes = self.item_vocab_.encode(ev.item_vocab.keys.tolist())[ev.items]
+        # an item seen only in held-out events has an untrained row: skip it like an unknown one
         known = codes >= 0
+        known[known] = self.item_counts_[codes[known]] > 0
         seq = UserSequences.from_events(
             dataclasses.replace(ev, items=np.where(known, codes, 0).astype(np.int32), item_vocab=self.item_vocab_),
             known)
@@ -282,6 +285,9 @@ class RecallModel(EmbeddingEstimator):
                 raise InputError(f"this {type(self).__name__} holds no network weights")
             torch = _torch()
             self._device = resolve_device(self.device)
+            if self._device.type == "cuda" and not torch.cuda.is_available():
+                raise InputError(f"the model's device is {self.device!r} but CUDA is not available here: "
+                                 f"set device='cpu' (CLI: --device cpu)")
             self._item_feats = {}
             module = self._build_module()
             module.load_state_dict({k: torch.as_tensor(v) for k, v in weights.items()})
@@ -292,11 +298,13 @@ class RecallModel(EmbeddingEstimator):
     # -- persistence -----------------------------------------------------------------------------
     def _state(self) -> dict:
         state = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
-        # the network's weights as plain arrays (no pickle), for inspection or warm starts
+        # the network's weights as plain arrays (no pickle); a loaded model that has not rebuilt
+        # its network passes on the weights it was read with
         module = getattr(self, "_module", None)
-        if module is not None:
-            for k, v in module.state_dict().items():
-                state[f"module.{k}"] = v.detach().cpu().numpy()
+        weights = getattr(self, "_module_state", {}) if module is None else \
+            {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
+        for k, v in weights.items():
+            state[f"module.{k}"] = v
         for side, enc in (("user", self._user_enc), ("item", self._item_enc)):
             state[f"{side}_features_"] = None if enc is None else enc.to_dict()
         return state
