@@ -20,7 +20,7 @@ settings of :data:`WIKI_SETTINGS`, printed with the results):
   about 1.5 points more at 3x the training time (screening in docs/graphs.md "Quality" and "wiki:
   third screening"). ``--wiki-defaults`` runs wiki with the defaults (and the plain reading) instead.
   Targets (issue 3): DeepWalk >= 0.73, Node2Vec >= 0.74. ``bench_wiki_ceiling.py`` factorises the
-  matrices these objectives aim at: 0.706 at 128 dimensions, the figure printed here.
+  matrix DeepWalk's negative-sampling objective aims at: 0.706-0.714 at 128 dimensions.
 * **Link prediction on PPI**: :func:`recembed.evaluation.split_edges` (50 % of the edges held out,
   spanning forest kept, as many non-edges), DeepWalk and Node2Vec (p = q = 0.25) trained on the
   residual graph, :func:`recembed.evaluation.link_prediction` AUC per operator, over
