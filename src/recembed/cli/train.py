@@ -13,7 +13,8 @@ With ``--holdout last`` each user's last event (timestamp, then file order) is l
 of training and each user vector is built from the history before it, which is exactly
 what ``evaluate recall`` holds out. Options not given keep the model's defaults.
 ``user-vectors`` runs a model saved with ``--model-out`` on the histories of another log
-(new users, or newer events of known ones), without training.
+(new users, or known users after more events: the log holds their recent events), without
+training.
 """
 from __future__ import annotations
 

@@ -260,7 +260,8 @@ class RecallModel(EmbeddingEstimator):
         feats = {}
         if self._user_enc is not None:
             if users is None:
-                raise InputError("this model was fitted with user features: pass the users' feature table (users=, or --users)")
+                raise InputError("this model was fitted with user features: "
+                                 "pass the users' feature table (users=, or --users)")
             _, arr = entity_features(users, "user", ev.user_vocab, encoder=self._user_enc)
             feats = {k: torch.as_tensor(v, device=self._device) for k, v in arr.items()}
         elif users is not None:
