@@ -89,16 +89,21 @@ def test_popularity_and_item_to_item_baselines():
     assert hs[ev.events.user_vocab["u"], b] == 1 and hs[ev.events.user_vocab["u"]].sum() == 1
 
 
+def _write_log_and_users(folder, n_users, length, seed):
+    """``log.csv`` (two taste groups of items) and ``users.csv`` (age, gender) for the CLI tests."""
+    rng = np.random.default_rng(seed)
+    rows = [(f"u{u}", f"g{u % 2}-{rng.integers(5)}", t) for u in range(n_users) for t in range(length)]
+    pd.DataFrame(rows, columns=["user", "item", "timestamp"]).to_csv(folder / "log.csv", index=False)
+    pd.DataFrame({"user": [f"u{u}" for u in range(n_users)], "age": np.arange(n_users) + 20,
+                  "gender": ["M", "F"] * (n_users // 2)}).to_csv(folder / "users.csv", index=False)
+
+
 def test_cli_train_and_evaluate_recall(tmp_path, capsys):
     torch = pytest.importorskip("torch")
     torch.set_num_threads(1)
     from recembed.cli import main
 
-    rng = np.random.default_rng(0)
-    rows = [(f"u{u}", f"g{u % 2}-{rng.integers(5)}", t) for u in range(20) for t in range(8)]
-    pd.DataFrame(rows, columns=["user", "item", "timestamp"]).to_csv(tmp_path / "log.csv", index=False)
-    pd.DataFrame({"user": [f"u{u}" for u in range(20)], "age": np.arange(20) + 20,
-                  "gender": ["M", "F"] * 10}).to_csv(tmp_path / "users.csv", index=False)
+    _write_log_and_users(tmp_path, n_users=20, length=8, seed=0)
     pd.DataFrame({"item": [f"g{g}-{i}" for g in range(2) for i in range(5)],
                   "genres": ["a;b", "a", "b", "c", "a;c"] * 2}).to_csv(tmp_path / "items.csv", index=False)
     for model in ("youtubednn", "twotower"):
@@ -121,11 +126,7 @@ def test_cli_user_vectors_of_a_saved_model(tmp_path, capsys):
     torch.set_num_threads(1)
     from recembed.cli import main
 
-    rng = np.random.default_rng(1)
-    rows = [(f"u{u}", f"g{u % 2}-{rng.integers(5)}", t) for u in range(12) for t in range(6)]
-    pd.DataFrame(rows, columns=["user", "item", "timestamp"]).to_csv(tmp_path / "log.csv", index=False)
-    pd.DataFrame({"user": [f"u{u}" for u in range(12)], "age": np.arange(12) + 20}).to_csv(
-        tmp_path / "users.csv", index=False)
+    _write_log_and_users(tmp_path, n_users=12, length=6, seed=1)
     assert main(["train", "twotower", "--log", str(tmp_path / "log.csv"), "--users", str(tmp_path / "users.csv"),
                  "--holdout", "none", "--epochs", "1", "--dim", "8", "--output-users", str(tmp_path / "U.npz"),
                  "--output-items", str(tmp_path / "I.npz"), "--model-out", str(tmp_path / "m.npz"),

@@ -76,7 +76,8 @@ class RecallModel(EmbeddingEstimator):
         seq, dev = self._seq, self._device
         return {"hist": torch.as_tensor(seq.history(positions, self.history), device=dev),
                 "user": torch.as_tensor(seq.user_of[positions], device=dev),
-                "age": torch.as_tensor(example_age(seq.times[positions], self.t_min_, self.t_end_), device=dev)}
+                "age": torch.as_tensor(example_age(seq.times[positions], self.t_min_, self.t_end_), device=dev),
+                "feats": self._user_feats}
 
     def _serving_vectors(self, module, seq, feats, user_ids):
         """The user tower on every user of ``seq`` (full history, example age 0), in blocks.
@@ -359,7 +360,7 @@ class RecallModel(EmbeddingEstimator):
         """The user tower's input: mean of history item vectors, user features, example age, user id."""
         parts = [mean_pool(net.item_in, b["hist"])]
         if self._user_enc is not None:
-            parts.append(net.user_feat(b["feats"] if "feats" in b else self._user_feats, b["user"]))
+            parts.append(net.user_feat(b["feats"], b["user"]))
         if self.example_age:
             parts.append(b["age"])
         if self.user_id:
